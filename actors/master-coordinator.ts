@@ -1,0 +1,117 @@
+/**
+ * MasterCoordinator: admits authenticated workers (one WorkerSession each), settles
+ * name clashes, and answers for the cluster's node list. Later it owns the agent
+ * registry and answers forwarded requests.
+ */
+import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Intervals } from '../runtime/config/types.js';
+import type { NodeInfo } from '../protocols/cluster-messages.js';
+import type { RejectCode } from '../protocols/errors.js';
+import type { AdmittedWorker, PeerLink } from './ports.js';
+import { workerSessionSpec, type WorkerSessionMsg } from './worker-session-on-master.js';
+
+export type AdmitVerdict = { readonly accept: true } | { readonly accept: false; readonly reject: RejectCode; readonly detail: string };
+
+export type MasterCoordinatorMsg =
+  | { readonly kind: 'admit'; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
+  | { readonly kind: 'probe-result'; readonly alive: boolean; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
+  | { readonly kind: 'link-closed'; readonly name: string; readonly link: PeerLink; readonly reason: string }
+  | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> };
+
+interface Session {
+  readonly info: NodeInfo;
+  readonly link: PeerLink;
+  readonly ref: ActorRef<WorkerSessionMsg>;
+  readonly since: number;
+}
+
+export interface CoordinatorState {
+  /** Insertion order is connection order, which `cluster_control -l` keeps. */
+  readonly sessions: ReadonlyMap<string, Session>;
+  readonly admitted: number;
+  readonly refused: number;
+}
+
+export interface MasterCoordinatorDeps {
+  readonly self: NodeInfo;
+  readonly intervals: Intervals;
+  readonly log: Logger;
+  /** The links the transport has welcomed and still holds open: the source of truth on restart. */
+  readonly openLinks: () => readonly AdmittedWorker[];
+  /** How long a live session gets to answer a ping before a same-name newcomer replaces it. */
+  readonly probeTimeoutMs: number;
+}
+
+export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<CoordinatorState, MasterCoordinatorMsg> {
+  const open = (ctx: ActorContext<MasterCoordinatorMsg>, sessions: Map<string, Session>, w: AdmittedWorker): void => {
+    const ref = ctx.spawn(workerSessionSpec({ info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self }));
+    sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: Date.now() });
+  };
+
+  const accept = (ctx: ActorContext<MasterCoordinatorMsg>, s: CoordinatorState, worker: NodeInfo, link: PeerLink, reply: Reply<AdmitVerdict>): CoordinatorState => {
+    const sessions = new Map(s.sessions);
+    open(ctx, sessions, { info: worker, link });
+    deps.log.tagged(`Worker ${worker.name}`).info(`Worker ${worker.name} connected from ${worker.address} (clusterd ${worker.version}).`);
+    reply.ok({ accept: true });
+    return { ...s, sessions, admitted: s.admitted + 1 };
+  };
+
+  const refuse = (s: CoordinatorState, reply: Reply<AdmitVerdict>, reject: RejectCode, detail: string): CoordinatorState => {
+    reply.ok({ accept: false, reject, detail });
+    return { ...s, refused: s.refused + 1 };
+  };
+
+  return {
+    name: 'master-coordinator',
+    init: (ctx) => {
+      const sessions = new Map<string, Session>();
+      for (const w of deps.openLinks()) open(ctx, sessions, w);
+      return { sessions, admitted: sessions.size, refused: 0 };
+    },
+    receive: (s, msg, ctx) => {
+      switch (msg.kind) {
+        case 'admit': {
+          const existing = s.sessions.get(msg.worker.name);
+          if (!existing) return accept(ctx, s, msg.worker, msg.link, msg.reply);
+          // A worker reconnecting after a crash must not be locked out by its own stale
+          // session: only a session that still answers keeps the name.
+          ctx.pipe(
+            existing.link.request('ping', {}, deps.probeTimeoutMs),
+            () => ({ kind: 'probe-result', alive: true, worker: msg.worker, link: msg.link, reply: msg.reply }),
+            () => ({ kind: 'probe-result', alive: false, worker: msg.worker, link: msg.link, reply: msg.reply }),
+          );
+          return s;
+        }
+        case 'probe-result': {
+          const existing = s.sessions.get(msg.worker.name);
+          if (existing && msg.alive) {
+            return refuse(s, msg.reply, 'duplicate-name', `${msg.worker.name} (connected from ${existing.info.address})`);
+          }
+          const sessions = new Map(s.sessions);
+          if (existing) {
+            deps.log.tagged(`Worker ${msg.worker.name}`).warning('Previous session did not answer; replacing it with the new connection.');
+            sessions.delete(msg.worker.name);
+            ctx.stop(existing.ref);
+            existing.link.close('replaced by a new connection of the same node');
+          }
+          return accept(ctx, { ...s, sessions }, msg.worker, msg.link, msg.reply);
+        }
+        case 'link-closed': {
+          const current = s.sessions.get(msg.name);
+          if (!current || current.link !== msg.link) return s;
+          deps.log.tagged(`Worker ${msg.name}`).info(`Disconnected ${msg.name}: ${msg.reason}.`);
+          ctx.stop(current.ref);
+          const sessions = new Map(s.sessions);
+          sessions.delete(msg.name);
+          return { ...s, sessions };
+        }
+        case 'list-nodes':
+          msg.reply.ok([deps.self, ...[...s.sessions.values()].map((x) => x.info)]);
+          return s;
+      }
+    },
+    summary: (s) => ({ workers: s.sessions.size, admitted: s.admitted, refused: s.refused }),
+  };
+}
+

@@ -1,0 +1,43 @@
+/**
+ * The local control socket (`var/run/cluster.sock`) spoken by every CLI.
+ */
+import { z } from 'zod';
+import { catalogue, type FrameOf, type BodyOf, type MessageType } from './envelope.js';
+import { NodeInfoSchema } from './cluster-messages.js';
+import { NodeStatusSchema } from './node-status.js';
+
+const SummaryValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const ActorFiguresSchema = z.strictObject({
+  path: z.string(),
+  parent: z.string().nullable(),
+  name: z.string(),
+  status: z.enum(['running', 'restarting', 'stopped']),
+  handled: z.number().int().nonnegative(),
+  mailbox: z.number().int().nonnegative(),
+  restarts: z.number().int().nonnegative(),
+  lastError: z.strictObject({ message: z.string(), at: z.string() }).nullable(),
+  summary: z.record(z.string(), SummaryValue),
+});
+
+export const ControlBodies = {
+  // Requests
+  'list-nodes': z.strictObject({}),
+  'list-actors': z.strictObject({}),
+  'get-status': z.strictObject({}),
+  /** Test-only: refused unless cluster.json sets fault_injection. */
+  'crash-actor': z.strictObject({ path: z.string().min(1).max(512) }),
+  // Replies
+  'nodes': z.strictObject({ nodes: z.array(NodeInfoSchema) }),
+  'actors': z.strictObject({ node: z.string(), actors: z.array(ActorFiguresSchema) }),
+  'status': z.strictObject({ status: NodeStatusSchema }),
+  'done': z.strictObject({ detail: z.string() }),
+  'error': z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }),
+} as const;
+
+export type ControlBodies = typeof ControlBodies;
+export type ControlType = MessageType<ControlBodies>;
+export type ControlBody<T extends ControlType> = BodyOf<ControlBodies, T>;
+export type ControlFrame = FrameOf<ControlBodies>;
+export const ControlCatalogue = catalogue('control', ControlBodies);
+export const CONTROL_MAX_FRAME_BYTES = 4 * 1024 * 1024;

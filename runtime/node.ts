@@ -1,0 +1,204 @@
+/**
+ * One clusterd node: the actor tree for its role and the runtime services around it
+ * (cluster transport, control socket, Redis fan-out), started in dependency order
+ * and stopped in reverse.
+ */
+import type { NodeConfig } from './config/types.js';
+import { createLogger, type LogSink, type Logger } from './logger.js';
+import { ActorSystem, type ActorRef } from './actor-kit.js';
+import { ClusterServer } from './transport/cluster-server.js';
+import { ClusterClient } from './transport/cluster-client.js';
+import { ControlServer, controlSocketPath, type ControlAnswer } from './control/control-server.js';
+import { RedisStatusBus } from './redis/status-bus.js';
+import { scanSyncedSet } from './storage/manifest.js';
+import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master-coordinator.js';
+import { masterSessionSpec, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
+import { integrityScannerSpec } from '../actors/integrity-scanner.js';
+import { agentInfoIngestSpec } from '../actors/agent-info-ingest.js';
+import { groupsBroadcasterSpec } from '../actors/groups-broadcaster.js';
+import type { NodeInfo } from '../protocols/cluster-messages.js';
+import type { ControlFrame } from '../protocols/control-messages.js';
+import type { NodeStatus } from '../protocols/node-status.js';
+import { CLUSTERD_VERSION } from '../protocols/version.js';
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  /** Resolves with the exit code the process should end with, once the node stopped by itself. */
+  readonly failed: Promise<number>;
+  stop(reason: string): Promise<void>;
+}
+
+type Role =
+  | { readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer }
+  | { readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient };
+
+export function nodeTag(config: NodeConfig): string {
+  return config.cluster.nodeType === 'master' ? 'Master' : `Worker ${config.cluster.nodeName}`;
+}
+
+export async function startNode(config: NodeConfig, sink: LogSink): Promise<RunningNode> {
+  const { cluster, intervals } = config;
+  const log = createLogger(sink, nodeTag(config));
+  const askMs = intervals.communication.timeout_cluster_request * 1000;
+  let giveUp: (code: number) => void = () => undefined;
+  const failed = new Promise<number>((resolve) => { giveUp = resolve; });
+
+  const system = new ActorSystem({
+    name: cluster.nodeName,
+    onGiveUp: (err) => {
+      log.error(`The actor tree failed beyond its restart budget (${err.message}). Stopping the node.`);
+      giveUp(1);
+    },
+    onCrash: (path, err, decision) => log.error(`Actor ${path} crashed: ${err.message} (${decision}).`),
+  });
+
+  const isMaster = cluster.nodeType === 'master';
+  system.spawn(integrityScannerSpec({
+    periodSeconds: isMaster ? intervals.master.recalculate_integrity : intervals.worker.sync_integrity,
+    verbose: isMaster,
+    log: log.task('Local integrity'),
+    scan: (previous) => scanSyncedSet(config.home, previous),
+  }));
+  system.spawn(agentInfoIngestSpec());
+  system.spawn(groupsBroadcasterSpec());
+
+  const role = isMaster ? await startMaster(config, system, log, askMs) : startWorker(config, system, log);
+  const status = (): Promise<NodeStatus> => nodeStatus(config, system, role, askMs);
+
+  const control = new ControlServer(controlSocketPath(config.home), (req) => answerControl(req, config, system, role, status, askMs), log);
+  try {
+    await control.start();
+  } catch (err) {
+    await stopRole(role);
+    system.stop();
+    throw err;
+  }
+
+  const bus = cluster.redisUrl
+    ? new RedisStatusBus({ url: cluster.redisUrl, cluster: cluster.name, heartbeatSeconds: intervals.communication.status_heartbeat, log })
+    : null;
+  let heartbeat: NodeJS.Timeout | undefined;
+  if (bus) {
+    bus.start();
+    const publish = (): void => { status().then((s) => bus.publishNode(s)).catch((err: Error) => log.debug(`Status not published: ${err.message}`)); };
+    publish();
+    heartbeat = setInterval(publish, intervals.communication.status_heartbeat * 1000);
+  }
+
+  let stopped = false;
+  return {
+    config,
+    failed,
+    async stop(reason) {
+      if (stopped) return;
+      stopped = true;
+      log.info(`Stopping: ${reason}`);
+      clearInterval(heartbeat);
+      await control.stop();
+      await stopRole(role);
+      system.stop();
+      await bus?.close();
+    },
+  };
+}
+
+async function startMaster(config: NodeConfig, system: ActorSystem, log: Logger, askMs: number): Promise<Role> {
+  const { cluster, intervals } = config;
+  const self: NodeInfo = { name: cluster.nodeName, type: 'master', version: CLUSTERD_VERSION, address: cluster.masterAddress };
+  let coordinator: ActorRef<MasterCoordinatorMsg> | undefined;
+  const server = new ClusterServer({
+    host: cluster.bindAddr,
+    port: cluster.port,
+    identity: { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, key: cluster.key },
+    address: cluster.masterAddress,
+    handshakeTimeoutMs: askMs,
+    requestTimeoutMs: askMs,
+    log,
+    admit: (worker, link) => {
+      if (!coordinator) return Promise.resolve({ accept: false, reject: 'shutting-down', detail: 'not ready' });
+      return coordinator.ask((reply) => ({ kind: 'admit', worker, link, reply }), askMs);
+    },
+    onClosed: (worker, link, reason) => coordinator?.tell({ kind: 'link-closed', name: worker.name, link, reason }),
+  });
+  coordinator = system.spawn(masterCoordinatorSpec({
+    self, intervals, log,
+    openLinks: () => server.openLinks(),
+    probeTimeoutMs: Math.min(askMs, 5000),
+  }));
+  await server.start();
+  return { type: 'master', coordinator, server };
+}
+
+function startWorker(config: NodeConfig, system: ActorSystem, log: Logger): Role {
+  const { cluster, intervals } = config;
+  const client = new ClusterClient({
+    host: cluster.masterAddress,
+    port: cluster.port,
+    identity: { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, key: cluster.key },
+    // On a worker, a specific bind_addr is where its link leaves from (Wazuh ignores it there).
+    ...(isWildcard(cluster.bindAddr) ? {} : { sourceAddress: cluster.bindAddr }),
+    connectTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
+    requestTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
+    log: log.tagged(`Worker ${cluster.nodeName}`),
+  });
+  const session = system.spawn(masterSessionSpec({
+    nodeName: cluster.nodeName, intervals, log,
+    connect: () => client.connect(),
+    current: () => client.current(),
+  }));
+  return { type: 'worker', session, client };
+}
+
+const isWildcard = (addr: string): boolean => addr === '0.0.0.0' || addr === '::';
+
+async function stopRole(role: Role): Promise<void> {
+  if (role.type === 'master') await role.server.stop();
+  else role.client.close('worker shutting down');
+}
+
+async function listNodes(role: Role, askMs: number): Promise<NodeInfo[]> {
+  return role.type === 'master'
+    ? role.coordinator.ask<NodeInfo[]>((reply) => ({ kind: 'list-nodes', reply }), askMs)
+    : role.session.ask<NodeInfo[]>((reply) => ({ kind: 'list-nodes', reply }), askMs);
+}
+
+async function nodeStatus(config: NodeConfig, system: ActorSystem, role: Role, askMs: number): Promise<NodeStatus> {
+  const { cluster } = config;
+  const figures = system.figures();
+  const actorHealth = {
+    actors: figures.length,
+    restarts: figures.reduce((n, f) => n + f.restarts, 0),
+    unhealthy: figures.filter((f) => f.status !== 'running').length,
+  };
+  const base = { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, actorHealth, at: new Date().toISOString() };
+  if (role.type === 'master') {
+    const nodes = await listNodes(role, askMs);
+    return { ...base, type: 'master', address: cluster.masterAddress, connected: true, lastKeepalive: null, workers: nodes.slice(1).map((n) => n.name) };
+  }
+  const link = await role.session.ask<{ connected: boolean; lastKeepalive: number | null }>((reply) => ({ kind: 'status', reply }), askMs);
+  const address = role.client.current()?.link.localAddress ?? cluster.bindAddr;
+  return {
+    ...base, type: 'worker', address, connected: link.connected,
+    lastKeepalive: link.lastKeepalive === null ? null : new Date(link.lastKeepalive).toISOString(), workers: [],
+  };
+}
+
+async function answerControl(
+  req: ControlFrame, config: NodeConfig, system: ActorSystem, role: Role, status: () => Promise<NodeStatus>, askMs: number,
+): Promise<ControlAnswer> {
+  switch (req.type) {
+    case 'list-nodes':
+      return { type: 'nodes', body: { nodes: await listNodes(role, askMs) } };
+    case 'list-actors':
+      return { type: 'actors', body: { node: config.cluster.nodeName, actors: system.figures().map((f) => ({ ...f, summary: { ...f.summary } })) } };
+    case 'get-status':
+      return { type: 'status', body: { status: await status() } };
+    case 'crash-actor':
+      if (!config.faultInjection) return { type: 'error', body: { code: 'forbidden', message: 'fault injection is disabled on this node (set "fault_injection": true in etc/cluster.json)' } };
+      return system.injectFault(req.body.path)
+        ? { type: 'done', body: { detail: `fault injected into ${req.body.path}` } }
+        : { type: 'error', body: { code: 'unknown-actor', message: `no running actor at ${req.body.path}` } };
+    default:
+      return { type: 'error', body: { code: 'unexpected', message: `'${req.type}' is not a request` } };
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The master's cluster listener. For each connection it runs the handshake, the
+ * checks that need no state (cluster name, node type, version, own name), then asks
+ * `admit` (the MasterCoordinator) about the name, and welcomes or rejects.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../logger.js';
+import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, type ClusterBodies, type ClusterFrame, type NodeInfo } from '../../protocols/cluster-messages.js';
+import { MasterHandshake, admissionCheck, type LocalIdentity, type Rejection } from '../../protocols/handshake.js';
+import { describeReject, type RejectCode } from '../../protocols/errors.js';
+import { FramedLink } from './framed-link.js';
+import type { LinkTlsOptions } from './tls-options.js';
+
+export type ClusterLink = FramedLink<ClusterBodies>;
+
+export type Admission = { readonly accept: true } | { readonly accept: false; readonly reject: RejectCode; readonly detail: string };
+
+export interface ClusterServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly identity: LocalIdentity;
+  /** What the master reports as its own address (nodes[0]). */
+  readonly address: string;
+  readonly handshakeTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly tls?: LinkTlsOptions;
+  readonly log: Logger;
+  readonly admit: (worker: NodeInfo, link: ClusterLink) => Promise<Admission>;
+  readonly onClosed: (worker: NodeInfo, link: ClusterLink, reason: string) => void;
+}
+
+export class ClusterServer {
+  private server: net.Server | undefined;
+  private readonly welcomed = new Map<ClusterLink, NodeInfo>();
+  private readonly sockets = new Set<Duplex>();
+  private stopping = false;
+
+  constructor(private readonly opts: ClusterServerOptions) {}
+
+  /** Links welcomed and still open, in connection order. */
+  openLinks(): { info: NodeInfo; link: ClusterLink }[] {
+    return [...this.welcomed].filter(([l]) => !l.closed).map(([link, info]) => ({ info, link }));
+  }
+
+  async start(): Promise<void> {
+    const { tls: tlsOpts } = this.opts;
+    const onSocket = (socket: Duplex & { remoteAddress?: string; remotePort?: number }): void => this.onConnection(socket);
+    this.server = tlsOpts
+      ? tls.createServer({ ...tlsOpts, requestCert: true, rejectUnauthorized: true }, onSocket)
+      : net.createServer(onSocket);
+    await new Promise<void>((resolve, reject) => {
+      const s = this.server as net.Server;
+      s.once('error', reject);
+      s.listen(this.opts.port, this.opts.host, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    this.opts.log.tagged('Master').info(`Serving on ('${this.opts.host}', ${this.opts.port})`);
+  }
+
+  /** Says goodbye to every worker, closes every link and stops listening. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const link of this.welcomed.keys()) {
+      try {
+        link.send('bye', { reason: 'master shutting down' });
+      } catch { /* already closed */ }
+      link.close('master shutting down');
+    }
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private onConnection(socket: Duplex & { remoteAddress?: string; remotePort?: number }): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    const log = this.opts.log.tagged('Worker');
+    const address = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?';
+    log.info(`Connection from ('${address}', ${socket.remotePort ?? 0})`);
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const link: ClusterLink = new FramedLink(socket, {
+      catalogue: ClusterCatalogue,
+      maxFrameBytes: CLUSTER_MAX_FRAME_BYTES,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      onProtocolError: (err) => log.error(`Refused frame from ${address}: ${err.message}`),
+    });
+    this.handshake(link, address).then(
+      (outcome) => this.settle(link, outcome, log),
+      (err: Error) => {
+        log.error(`Error during handshake with incoming connection from ${address}: ${err.message}`);
+        link.close(err.message);
+      },
+    );
+  }
+
+  private async handshake(link: ClusterLink, address: string): Promise<{ worker: NodeInfo } | Rejection> {
+    const deadline = Date.now() + this.opts.handshakeTimeoutMs;
+    const next = async (): Promise<ClusterFrame> => link.nextFrame(Math.max(1, deadline - Date.now()));
+    const hs = new MasterHandshake(this.opts.identity);
+    const hello = await next();
+    if (hello.type !== 'hello') return { reject: 'out-of-order', detail: `expected hello, got ${hello.type}` };
+    const challenged = hs.onHello(hello.body);
+    if ('reject' in challenged) return challenged;
+    link.send('challenge', challenged.challenge);
+    const proof = await next();
+    if (proof.type === 'reject') return { reject: proof.body.code, detail: `worker refused the master: ${proof.body.detail}` };
+    if (proof.type !== 'proof') return { reject: 'out-of-order', detail: `expected proof, got ${proof.type}` };
+    const proven = hs.onProof(proof.body);
+    if ('reject' in proven) return proven;
+    const refused = admissionCheck(this.opts.identity, proven.worker);
+    if (refused) return refused;
+    const worker: NodeInfo = { name: proven.worker.node, type: 'worker', version: proven.worker.version, address };
+    const verdict = await this.opts.admit(worker, link);
+    return verdict.accept ? { worker } : { reject: verdict.reject, detail: verdict.detail };
+  }
+
+  private settle(link: ClusterLink, outcome: { worker: NodeInfo } | Rejection, log: Logger): void {
+    if ('reject' in outcome) {
+      const text = describeReject(outcome.reject, outcome.detail);
+      log.error(`Handshake refused: ${text}`);
+      if (!link.closed) {
+        try {
+          link.send('reject', { code: outcome.reject, detail: outcome.detail });
+        } catch { /* peer already gone */ }
+        link.close(text);
+      }
+      return;
+    }
+    const { worker } = outcome;
+    const master = this.opts.identity;
+    link.send('welcome', { master: { name: master.node, type: 'master', version: master.version, address: this.opts.address }, address: worker.address });
+    this.welcomed.set(link, worker);
+    link.onClose((reason) => {
+      this.welcomed.delete(link);
+      this.opts.onClosed(worker, link, reason);
+    });
+  }
+}

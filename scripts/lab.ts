@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The local lab: a master and two workers as separate clusterd processes, each on
+ * its own loopback address (127.0.0.1, .2, .3) with the standard port 1516, on
+ * embedded defaults. Prints `cluster_control -l` once the cluster formed; Ctrl-C
+ * stops every node.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { openSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { controlRequest } from '../runtime/control/control-client.js';
+import { writeNodeHome } from './lib/node-home.js';
+import { formatTable } from './lib/output.js';
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('lab')
+  .option('dir', { type: 'string', describe: 'Folder for the node homes (default: a new temporary folder)' })
+  .option('port', { type: 'number', default: 1516, describe: 'Cluster port' })
+  .option('keep', { type: 'boolean', default: false, describe: 'Keep the node homes after Ctrl-C' })
+  .option('redis-url', { type: 'string', describe: 'Publish node status to this Redis' })
+  .strict()
+  .parseAsync();
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const clusterd = path.join(here, 'clusterd.js');
+const root = argv.dir ? path.resolve(argv.dir) : await fs.mkdtemp(path.join(os.tmpdir(), 'clusterd-lab-'));
+const key = randomBytes(16).toString('hex');
+const nodes = [
+  { name: 'master-node', type: 'master' as const, address: '127.0.0.1' },
+  { name: 'worker01-node', type: 'worker' as const, address: '127.0.0.2' },
+  { name: 'worker02-node', type: 'worker' as const, address: '127.0.0.3' },
+];
+
+const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+const started = performance.now();
+const children: ChildProcess[] = [];
+for (const n of nodes) {
+  const home = path.join(root, n.name);
+  await writeNodeHome(home, {
+    cluster: 'wazuh', nodeName: n.name, nodeType: n.type, key, port: argv.port,
+    bindAddr: n.address, masterAddress: '127.0.0.1', ...(argv.redisUrl ? { redisUrl: argv.redisUrl } : {}),
+  });
+  const out = openSync(path.join(home, 'logs', 'clusterd.out'), 'a');
+  const child = spawn(process.execPath, [clusterd, '--home', home], { stdio: ['ignore', out, out] });
+  child.on('exit', (code, signal) => { if (!stopping) say(`${n.name} exited (${signal ?? code}); see ${path.join(home, 'logs')}`); });
+  children.push(child);
+  say(`started ${n.type} ${n.name} on ${n.address} (home ${home})`);
+}
+
+let stopping = false;
+const masterHome = path.join(root, nodes[0]?.name ?? 'master-node');
+const listNodes = async (home: string): Promise<string[][]> => {
+  const a = await controlRequest(home, 'list-nodes', {}, 5000);
+  return a.type === 'nodes' ? a.body.nodes.map((x) => [x.name, x.type, x.version, x.address]) : [];
+};
+
+let rows: string[][] = [];
+let shown = -1;
+for (const deadline = Date.now() + 60_000; rows.length < nodes.length; await new Promise((r) => setTimeout(r, 100))) {
+  if (Date.now() > deadline) {
+    say(`The cluster did not form within 60 s; logs are in ${root}/*/logs/cluster.log`);
+    break;
+  }
+  rows = await listNodes(masterHome).catch(() => []);
+  if (rows.length !== shown) {
+    shown = rows.length;
+    say(`waiting for the cluster: ${rows.length}/${nodes.length} nodes connected`);
+  }
+}
+if (rows.length === nodes.length) {
+  say(`\ncluster formed in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
+  say(`$ cluster_control --home ${masterHome} -l`);
+  say(formatTable(['Name', 'Type', 'Version', 'Address'], rows));
+  say(`\nTry: node dist/scripts/cluster_control.js --home ${path.join(root, nodes[1]?.name ?? '')} -l`);
+  say(`     node dist/scripts/actors.js --home ${masterHome}`);
+  say(`     tail -f ${path.join(masterHome, 'logs', 'cluster.log')}`);
+}
+say('\nPress Ctrl-C to stop the lab.');
+
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  say('\nstopping the lab...');
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+  })));
+  if (!argv.keep && !argv.dir) await fs.rm(root, { recursive: true, force: true });
+  else say(`node homes kept in ${root}`);
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

@@ -1,0 +1,50 @@
+/**
+ * Lays out a node's home folder as Wazuh does (etc/ossec.conf, logs/, var/run/),
+ * for the lab and the tests.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface NodeHomeSpec {
+  readonly cluster: string;
+  readonly nodeName: string;
+  readonly nodeType: 'master' | 'worker';
+  readonly key: string;
+  readonly port: number;
+  readonly bindAddr: string;
+  readonly masterAddress: string;
+  readonly redisUrl?: string;
+  /** Written to etc/cluster.json when given. */
+  readonly clusterJson?: Readonly<Record<string, unknown>>;
+}
+
+const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function renderOssecConf(spec: NodeHomeSpec): string {
+  const redis = spec.redisUrl ? `\n    <redis_url>${escapeXml(spec.redisUrl)}</redis_url>` : '';
+  return `<!-- clusterd node ${escapeXml(spec.nodeName)} -->
+<ossec_config>
+  <cluster>
+    <name>${escapeXml(spec.cluster)}</name>
+    <node_name>${escapeXml(spec.nodeName)}</node_name>
+    <key>${spec.key}</key>
+    <node_type>${spec.nodeType}</node_type>
+    <port>${spec.port}</port>
+    <bind_addr>${spec.bindAddr}</bind_addr>
+    <nodes>
+      <node>${escapeXml(spec.masterAddress)}</node>
+    </nodes>
+    <hidden>no</hidden>
+    <disabled>no</disabled>${redis}
+  </cluster>
+</ossec_config>
+`;
+}
+
+export async function writeNodeHome(home: string, spec: NodeHomeSpec): Promise<void> {
+  for (const dir of ['etc/shared/default', 'etc/rules', 'etc/decoders', 'etc/lists', 'logs', 'var/run', 'queue/db']) {
+    await fs.mkdir(path.join(home, dir), { recursive: true });
+  }
+  await fs.writeFile(path.join(home, 'etc', 'ossec.conf'), renderOssecConf(spec), { mode: 0o640 });
+  if (spec.clusterJson) await fs.writeFile(path.join(home, 'etc', 'cluster.json'), `${JSON.stringify(spec.clusterJson, null, 2)}\n`);
+}
