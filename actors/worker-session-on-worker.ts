@@ -44,6 +44,8 @@ interface State {
   readonly lastKeepalive: number | null;
   readonly lastError: string | null;
   readonly connects: number;
+  /** Consecutive failed attempts: the retry delay grows with them up to connection_retry. */
+  readonly failures: number;
 }
 
 export interface MasterSessionDeps {
@@ -56,6 +58,13 @@ export interface MasterSessionDeps {
   readonly current: () => MasterConnection | null;
 }
 
+const FIRST_RETRY_SECONDS = 0.25;
+
+/** First retries come fast (a master that is starting up), then every connection_retry. */
+export function retryDelaySeconds(connectionRetry: number, failures: number): number {
+  return Math.min(connectionRetry, FIRST_RETRY_SECONDS * 2 ** Math.max(0, failures - 1));
+}
+
 /** Wazuh's error text for a request that needs the master while it is unreachable. */
 export const NOT_CONNECTED = 'Error 3023 - Worker node is not connected to master';
 
@@ -63,20 +72,22 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   const { intervals } = deps;
   const log = deps.log.tagged(`Worker ${deps.nodeName}`);
   const kaLog = log.task('Keep Alive');
-  const retrySeconds = intervals.worker.connection_retry;
 
   const adopt = (ctx: ActorContext<MasterSessionMsg>, s: State, conn: MasterConnection): State => {
     const { link } = conn;
     link.attach((frame) => ctx.self.tell({ kind: 'inbound', frame }), () => ctx.self.depth > MAILBOX_HIGH_WATER);
     link.onClose((reason) => ctx.self.tell({ kind: 'link-lost', link, reason }));
     const keepaliveTimer = ctx.every(intervals.worker.keep_alive * 1000, { kind: 'keepalive-tick' });
-    return { ...s, phase: 'connected', conn, keepaliveTimer, failedKeepalives: 0, lastError: null };
+    return { ...s, phase: 'connected', conn, keepaliveTimer, failedKeepalives: 0, lastError: null, failures: 0 };
   };
 
-  const waitAndRetry = (ctx: ActorContext<MasterSessionMsg>, s: State, error: string): State => {
+  const waitAndRetry = (ctx: ActorContext<MasterSessionMsg>, s: State, error: string, say: (delay: string) => void): State => {
     s.keepaliveTimer?.cancel();
-    ctx.after(retrySeconds * 1000, { kind: 'connect' });
-    return { ...s, phase: 'waiting', conn: null, keepaliveTimer: null, lastError: error };
+    const failures = s.failures + 1;
+    const delay = retryDelaySeconds(intervals.worker.connection_retry, failures);
+    say(`${Number(delay.toFixed(3))}`);
+    ctx.after(delay * 1000, { kind: 'connect' });
+    return { ...s, phase: 'waiting', conn: null, keepaliveTimer: null, lastError: error, failures };
   };
 
   const onFrame = (s: State, frame: ClusterFrame): State => {
@@ -100,7 +111,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     init: (ctx) => {
       const base: State = {
         phase: 'connecting', attempt: 0, conn: null, keepaliveTimer: null, failedKeepalives: 0,
-        lastKeepalive: null, lastError: null, connects: 0,
+        lastKeepalive: null, lastError: null, connects: 0, failures: 0,
       };
       const conn = deps.current();
       if (conn && !conn.link.closed) return adopt(ctx, base, conn);
@@ -124,13 +135,13 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
           return { ...adopt(ctx, s, msg.conn), connects: s.connects + 1 };
         case 'connect-failed': {
           if (msg.attempt !== s.attempt) return s;
-          log.error(`Could not connect to master: ${msg.error.message}. Trying again in ${retrySeconds} seconds.`);
-          return waitAndRetry(ctx, s, msg.error.message);
+          return waitAndRetry(ctx, s, msg.error.message,
+            (delay) => log.error(`Could not connect to master: ${msg.error.message}. Trying again in ${delay} seconds.`));
         }
         case 'link-lost':
           if (s.conn?.link !== msg.link) return s;
-          log.error(`Connection with the master lost: ${msg.reason}. Trying again in ${retrySeconds} seconds.`);
-          return waitAndRetry(ctx, s, msg.reason);
+          return waitAndRetry(ctx, s, msg.reason,
+            (delay) => log.error(`Connection with the master lost: ${msg.reason}. Trying again in ${delay} seconds.`));
         case 'keepalive-tick': {
           const link = s.conn?.link;
           if (s.phase !== 'connected' || !link) return s;

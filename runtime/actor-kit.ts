@@ -176,7 +176,7 @@ export class ActorSystem {
         return null;
       },
       receive: (s) => s,
-      summary: () => ({ role: opts.name }),
+      summary: () => ({ node: opts.name }),
       ...(opts.policy ? { policy: opts.policy } : {}),
     };
     this.root = this.spawnEntry(this.nactSystem, null, rootSpec);

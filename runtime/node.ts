@@ -9,7 +9,6 @@ import { ActorSystem, type ActorRef } from './actor-kit.js';
 import { ClusterServer } from './transport/cluster-server.js';
 import { ClusterClient } from './transport/cluster-client.js';
 import { ControlServer, controlSocketPath, type ControlAnswer } from './control/control-server.js';
-import { RedisStatusBus } from './redis/status-bus.js';
 import { scanSyncedSet } from './storage/manifest.js';
 import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master-coordinator.js';
 import { masterSessionSpec, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
@@ -62,20 +61,28 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   system.spawn(agentInfoIngestSpec());
   system.spawn(groupsBroadcasterSpec());
 
-  const role = isMaster ? await startMaster(config, system, log, askMs) : startWorker(config, system, log);
-  const status = (): Promise<NodeStatus> => nodeStatus(config, system, role, askMs);
-
-  const control = new ControlServer(controlSocketPath(config.home), (req) => answerControl(req, config, system, role, status, askMs), log);
+  // The control socket comes first: it also tells us whether another node already runs in this home.
+  let role: Role | undefined;
+  const control = new ControlServer(controlSocketPath(config.home), async (req) => {
+    if (!role) return { type: 'error', body: { code: 'starting', message: 'the node is still starting' } };
+    return answerControl(req, config, system, role, () => nodeStatus(config, system, role as Role, askMs), askMs);
+  }, log);
   try {
     await control.start();
+    role = isMaster ? await startMaster(config, system, log, askMs) : startWorker(config, system, log);
   } catch (err) {
-    await stopRole(role);
+    await control.stop();
     system.stop();
     throw err;
   }
+  const running: Role = role;
+  const status = (): Promise<NodeStatus> => nodeStatus(config, system, running, askMs);
 
+  // Loaded only when configured: the Redis client is a large part of start-up time.
   const bus = cluster.redisUrl
-    ? new RedisStatusBus({ url: cluster.redisUrl, cluster: cluster.name, heartbeatSeconds: intervals.communication.status_heartbeat, log })
+    ? new (await import('./redis/status-bus.js')).RedisStatusBus({
+      url: cluster.redisUrl, cluster: cluster.name, heartbeatSeconds: intervals.communication.status_heartbeat, log,
+    })
     : null;
   let heartbeat: NodeJS.Timeout | undefined;
   if (bus) {
@@ -95,7 +102,7 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       log.info(`Stopping: ${reason}`);
       clearInterval(heartbeat);
       await control.stop();
-      await stopRole(role);
+      await stopRole(running);
       system.stop();
       await bus?.close();
     },

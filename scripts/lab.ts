@@ -40,6 +40,26 @@ const nodes = [
 const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 const started = performance.now();
 const children: ChildProcess[] = [];
+let stopping = false;
+
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  say('\nstopping the lab...');
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+  })));
+  if (!argv.keep && !argv.dir) await fs.rm(root, { recursive: true, force: true });
+  else say(`node homes kept in ${root}`);
+  process.exit(0);
+};
+// Ctrl-C may come at any moment, even while nodes are still starting.
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+
 for (const n of nodes) {
   const home = path.join(root, n.name);
   await writeNodeHome(home, {
@@ -53,7 +73,6 @@ for (const n of nodes) {
   say(`started ${n.type} ${n.name} on ${n.address} (home ${home})`);
 }
 
-let stopping = false;
 const masterHome = path.join(root, nodes[0]?.name ?? 'master-node');
 const listNodes = async (home: string): Promise<string[][]> => {
   const a = await controlRequest(home, 'list-nodes', {}, 5000);
@@ -83,19 +102,3 @@ if (rows.length === nodes.length) {
 }
 say('\nPress Ctrl-C to stop the lab.');
 
-const stop = async (): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  say('\nstopping the lab...');
-  await Promise.all(children.map((c) => new Promise<void>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', () => resolve());
-    c.kill('SIGTERM');
-    setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
-  })));
-  if (!argv.keep && !argv.dir) await fs.rm(root, { recursive: true, force: true });
-  else say(`node homes kept in ${root}`);
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop());
-process.on('SIGTERM', () => void stop());

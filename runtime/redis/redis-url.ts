@@ -87,6 +87,14 @@ function decode(url: string, text: string, what: string): string {
   }
 }
 
+/** `problem` names the bad part without quoting it, so config errors can reuse it safely. */
+export class RedisUrlError extends Error {
+  constructor(url: string, readonly problem: string) {
+    super(`Invalid Redis URL '${redactRedisUrl(url)}': ${problem}`);
+    this.name = 'RedisUrlError';
+  }
+}
+
 function fail(url: string, problem: string): never {
-  throw new Error(`Invalid Redis URL '${redactRedisUrl(url)}': ${problem}`);
+  throw new RedisUrlError(url, problem);
 }

@@ -72,5 +72,5 @@ test('redis status - nodes keep working while Redis is down and publish again wh
   await c.master.waitForLog(/INFO: \[Master\] \[Redis\] Redis connection restored at unix:/);
   const r = connect();
   await waitFor(async () => (await r.hget(nodeKey('wazuh', 'worker1'), 'connected')) === 'true', 'worker status back in Redis');
-  assert.equal(await r.hget(nodeKey('wazuh', 'master'), 'workers'), '["worker1"]');
+  await waitFor(async () => (await r.hget(nodeKey('wazuh', 'master'), 'workers')) === '["worker1"]', 'master status back in Redis');
 });
