@@ -7,7 +7,7 @@
  *   worker → proof     {proofW}                   proofW = HMAC(key, "worker" ‖ transcript)
  *   master → welcome | reject
  *
- * The transcript binds both fresh nonces and both names, so the key never crosses
+ * The transcript binds both fresh nonces, both names and every hello field, so the key never crosses
  * the wire, a recorded handshake cannot be replayed (the other side's nonce is new),
  * and a proof cannot be reflected (the role is part of the MAC).
  */
@@ -36,8 +36,10 @@ export function newNonce(): Uint8Array {
 
 /** Length-prefixed fields, so no two different transcripts serialise alike. */
 export function transcript(hello: HelloBody, masterNode: string, masterNonce: Uint8Array): Buffer {
+  // Every hello field is bound, so nobody in the middle can change the version or type it claims.
   const fields = [
     Buffer.from(`clusterd/handshake/${hello.protocol}`), Buffer.from(hello.cluster), Buffer.from(hello.node),
+    Buffer.from(hello.nodeType), Buffer.from(hello.version),
     Buffer.from(masterNode), Buffer.from(hello.nonce), Buffer.from(masterNonce),
   ];
   return Buffer.concat(fields.flatMap((f) => {

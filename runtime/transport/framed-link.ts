@@ -227,7 +227,9 @@ export class FramedLink<B extends Bodies> {
       this.pending.delete(id);
     }
     this.waiter?.(null);
-    if (!this.socket.destroyed) this.socket.destroy();
+    // After our own end() the socket still flushes what was written (a reject, a bye);
+    // close() set a backstop that destroys it if the peer never reads.
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.destroy();
     for (const h of this.closeHandlers.splice(0)) h(reason);
   }
 }
