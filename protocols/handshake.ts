@@ -114,12 +114,10 @@ export function admissionCheck(self: LocalIdentity, hello: HelloBody): Rejection
 
 /** The worker's side. One instance per connection attempt. */
 export class WorkerHandshake {
-  private readonly nonce: Uint8Array;
   private readonly helloBody: HelloBody;
   private masterNode: string | undefined;
 
   constructor(private readonly self: LocalIdentity, nonce: Uint8Array = newNonce()) {
-    this.nonce = nonce;
     this.helloBody = {
       protocol: PROTOCOL_VERSION, cluster: self.cluster, node: self.node, nodeType: 'worker', version: self.version, nonce,
     };

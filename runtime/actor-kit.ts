@@ -240,7 +240,7 @@ export class ActorSystem {
           state = spec.init(this.contextFor<M>(entry));
           return state;
         },
-        onCrash: (msg, err, ctx, child) => this.onCrash(entry, toError(err), ctx, child),
+        onCrash: (_msg, err, ctx, child) => this.onCrash(entry, toError(err), ctx, child),
         afterStop: () => this.retire(entry),
       });
     } catch (err) {
