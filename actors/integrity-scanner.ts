@@ -1,73 +1,111 @@
 /**
- * IntegrityScanner: keeps the manifest of the synced set current by a full walk
- * every recalculate_integrity (master) or sync_integrity (worker). It never answers
- * with a manifest before its first full scan finished, so no worker is ever told to
- * delete files the master simply had not hashed yet.
+ * IntegrityScanner: keeps the manifest of the synced set current, from watch events
+ * and a periodic full walk (recalculate_integrity on the master, sync_integrity on a
+ * worker) that repairs whatever a watch missed. Each new content bumps the revision
+ * and is announced. It never answers before its first full scan finished, so no
+ * worker is ever told to delete files the master simply had not hashed yet. On a
+ * worker it also takes in what a sync wrote, so the next check needs no re-read.
  */
 import type { ActorSpec, Reply } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
-import type { Manifest, ScanResult } from '../runtime/storage/manifest.js';
+import type { Manifest, FileEntry, ScanResult } from '../runtime/storage/manifest.js';
+import { manifestDigest } from '../protocols/integrity.js';
+
+export interface ManifestSnapshot {
+  readonly manifest: Manifest;
+  readonly digest: string;
+  readonly revision: number;
+}
+
+export type ScanReason = 'startup' | 'periodic' | 'watch' | 'request';
 
 export type IntegrityScannerMsg =
-  | { readonly kind: 'rescan' }
-  | { readonly kind: 'scanned'; readonly result: ScanResult; readonly ms: number }
+  | { readonly kind: 'rescan'; readonly reason: ScanReason }
+  | { readonly kind: 'scanned'; readonly result: ScanResult; readonly ms: number; readonly reason: ScanReason }
   | { readonly kind: 'scan-failed'; readonly error: Error }
-  | { readonly kind: 'get-manifest'; readonly reply: Reply<Manifest> };
+  | { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> }
+  | { readonly kind: 'applied'; readonly written: readonly ({ readonly path: string } & FileEntry)[]; readonly removed: readonly string[] };
 
 interface State {
-  readonly manifest: Manifest | null;
-  readonly scanning: boolean;
+  readonly snapshot: ManifestSnapshot | null;
+  readonly scanning: ScanReason | null;
+  /** A rescan asked for while one runs: it runs right after. */
+  readonly queued: ScanReason | null;
   readonly scans: number;
   readonly lastScanMs: number | null;
   readonly lastError: string | null;
-  /** Asked before the first scan finished: answered when it does. */
-  readonly waiting: readonly Reply<Manifest>[];
+  readonly waiting: readonly Reply<ManifestSnapshot>[];
 }
 
 export interface IntegrityScannerDeps {
   readonly periodSeconds: number;
-  /** Master logs each run like Wazuh's "Local integrity" task; a worker only at debug level. */
+  /** The master logs its periodic walks like Wazuh's "Local integrity" task; a worker at debug level. */
   readonly verbose: boolean;
   readonly log: Logger;
-  readonly scan: (previous: Manifest | null) => Promise<ScanResult>;
+  readonly scan: () => Promise<ScanResult>;
+  /** Told about every new manifest content (the master announces it to workers). */
+  readonly onChanged?: (snapshot: ManifestSnapshot) => void;
 }
 
 export function integrityScannerSpec(deps: IntegrityScannerDeps): ActorSpec<State, IntegrityScannerMsg> {
-  const note = (m: string): void => (deps.verbose ? deps.log.info(m) : deps.log.debug(m));
+  const note = (reason: ScanReason, m: string): void => (deps.verbose && reason === 'periodic' ? deps.log.info(m) : deps.log.debug(m));
+
+  const publish = (s: State, manifest: Manifest): State => {
+    const digest = manifestDigest(manifest);
+    if (s.snapshot && digest === s.snapshot.digest) {
+      return { ...s, snapshot: { ...s.snapshot, manifest } };
+    }
+    const snapshot = { manifest, digest, revision: (s.snapshot?.revision ?? 0) + 1 };
+    deps.onChanged?.(snapshot);
+    return { ...s, snapshot };
+  };
+
   return {
     name: 'integrity-scanner',
     init: (ctx) => {
-      ctx.self.tell({ kind: 'rescan' });
-      ctx.every(deps.periodSeconds * 1000, { kind: 'rescan' });
-      return { manifest: null, scanning: false, scans: 0, lastScanMs: null, lastError: null, waiting: [] };
+      ctx.self.tell({ kind: 'rescan', reason: 'startup' });
+      ctx.every(deps.periodSeconds * 1000, { kind: 'rescan', reason: 'periodic' });
+      return { snapshot: null, scanning: null, queued: null, scans: 0, lastScanMs: null, lastError: null, waiting: [] };
     },
     receive: (s, msg, ctx) => {
       switch (msg.kind) {
         case 'rescan': {
-          if (s.scanning) return s;
-          note('Starting.');
+          if (s.scanning) return { ...s, queued: msg.reason };
+          note(msg.reason, 'Starting.');
           const started = performance.now();
-          ctx.pipe(deps.scan(s.manifest), (result) => ({ kind: 'scanned', result, ms: performance.now() - started }), (error) => ({ kind: 'scan-failed', error }));
-          return { ...s, scanning: true };
+          const { reason } = msg;
+          ctx.pipe(deps.scan(), (result) => ({ kind: 'scanned', result, ms: performance.now() - started, reason }), (error) => ({ kind: 'scan-failed', error }));
+          return { ...s, scanning: reason };
         }
         case 'scanned': {
-          note(`Finished in ${(msg.ms / 1000).toFixed(3)}s. Calculated metadata of ${msg.result.manifest.size} files.`);
-          for (const r of s.waiting) r.ok(msg.result.manifest);
-          return { ...s, manifest: msg.result.manifest, scanning: false, scans: s.scans + 1, lastScanMs: msg.ms, lastError: null, waiting: [] };
+          note(msg.reason, `Finished in ${(msg.ms / 1000).toFixed(3)}s. Calculated metadata of ${msg.result.manifest.size} files.`);
+          const next = publish(s, msg.result.manifest);
+          const snapshot = next.snapshot as ManifestSnapshot;
+          for (const r of s.waiting) r.ok(snapshot);
+          if (s.queued) ctx.self.tell({ kind: 'rescan', reason: s.queued });
+          return { ...next, scanning: null, queued: null, scans: s.scans + 1, lastScanMs: msg.ms, lastError: null, waiting: [] };
         }
         case 'scan-failed':
           deps.log.error(`Error calculating local file integrity: ${msg.error.message}`);
-          return { ...s, scanning: false, lastError: msg.error.message };
+          if (s.queued) ctx.self.tell({ kind: 'rescan', reason: s.queued });
+          return { ...s, scanning: null, queued: null, lastError: msg.error.message };
         case 'get-manifest':
-          if (s.manifest) {
-            msg.reply.ok(s.manifest);
+          if (s.snapshot) {
+            msg.reply.ok(s.snapshot);
             return s;
           }
           return { ...s, waiting: [...s.waiting, msg.reply] };
+        case 'applied': {
+          if (!s.snapshot) return s;
+          const manifest = new Map(s.snapshot.manifest);
+          for (const w of msg.written) manifest.set(w.path, { md5: w.md5, size: w.size, mtimeMs: w.mtimeMs });
+          for (const p of msg.removed) manifest.delete(p);
+          return publish(s, manifest);
+        }
       }
     },
     summary: (s) => ({
-      files: s.manifest?.size ?? null, scans: s.scans, scanning: s.scanning,
+      files: s.snapshot?.manifest.size ?? null, revision: s.snapshot?.revision ?? 0, scans: s.scans, scanning: s.scanning !== null,
       lastScanMs: s.lastScanMs === null ? null : Math.round(s.lastScanMs * 10) / 10, lastError: s.lastError,
     }),
   };

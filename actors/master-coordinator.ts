@@ -6,10 +6,11 @@
 import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Intervals } from '../runtime/config/types.js';
-import type { NodeInfo } from '../protocols/cluster-messages.js';
+import type { ClusterHealth, NodeInfo, WorkerHealth } from '../protocols/cluster-messages.js';
 import type { RejectCode } from '../protocols/errors.js';
 import type { AdmittedWorker, PeerLink } from './ports.js';
-import { workerSessionSpec, type WorkerSessionMsg } from './worker-session-on-master.js';
+import { workerSessionSpec, type SyncPort, type WorkerSessionMsg } from './worker-session-on-master.js';
+import type { ManifestSnapshot } from './integrity-scanner.js';
 
 export type AdmitVerdict = { readonly accept: true } | { readonly accept: false; readonly reject: RejectCode; readonly detail: string };
 
@@ -17,7 +18,10 @@ export type MasterCoordinatorMsg =
   | { readonly kind: 'admit'; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
   | { readonly kind: 'probe-result'; readonly alive: boolean; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
   | { readonly kind: 'link-closed'; readonly name: string; readonly link: PeerLink; readonly reason: string }
-  | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> };
+  | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> }
+  | { readonly kind: 'health'; readonly reply: Reply<ClusterHealth> }
+  /** From the master's IntegrityScanner: announce the new manifest to every worker at once. */
+  | { readonly kind: 'manifest-changed'; readonly revision: number; readonly digest: string };
 
 interface Session {
   readonly info: NodeInfo;
@@ -34,7 +38,10 @@ export interface CoordinatorState {
 }
 
 export interface MasterCoordinatorDeps {
+  readonly cluster: string;
   readonly self: NodeInfo;
+  readonly integrity: ActorRef<{ readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> }>;
+  readonly sync: SyncPort;
   readonly intervals: Intervals;
   readonly log: Logger;
   /** The links the transport has welcomed and still holds open: the source of truth on restart. */
@@ -45,7 +52,9 @@ export interface MasterCoordinatorDeps {
 
 export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<CoordinatorState, MasterCoordinatorMsg> {
   const open = (ctx: ActorContext<MasterCoordinatorMsg>, sessions: Map<string, Session>, w: AdmittedWorker): void => {
-    const ref = ctx.spawn(workerSessionSpec({ info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self }));
+    const ref = ctx.spawn(workerSessionSpec({
+      info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, sync: deps.sync,
+    }));
     sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: Date.now() });
   };
 
@@ -60,6 +69,17 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
   const refuse = (s: CoordinatorState, reply: Reply<AdmitVerdict>, reject: RejectCode, detail: string): CoordinatorState => {
     reply.ok({ accept: false, reject, detail });
     return { ...s, refused: s.refused + 1 };
+  };
+
+  const askMs = deps.intervals.communication.timeout_cluster_request * 1000;
+  const health = (s: CoordinatorState, reply: Reply<ClusterHealth>): void => {
+    const workers = Promise.all([...s.sessions.values()].map((x) => x.ref.ask<WorkerHealth>((r) => ({ kind: 'health', reply: r }), askMs)));
+    const integrity = deps.integrity.ask<ManifestSnapshot>((r) => ({ kind: 'get-manifest', reply: r }), askMs)
+      .then((m) => ({ revision: m.revision, files: m.manifest.size, digest: m.digest }), () => null);
+    Promise.all([workers, integrity]).then(
+      ([w, i]) => reply.ok({ cluster: deps.cluster, master: deps.self, integrity: i, workers: w }),
+      (err: Error) => reply.fail(err.message),
+    );
   };
 
   return {
@@ -108,6 +128,12 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
         }
         case 'list-nodes':
           msg.reply.ok([deps.self, ...[...s.sessions.values()].map((x) => x.info)]);
+          return s;
+        case 'health':
+          health(s, msg.reply);
+          return s;
+        case 'manifest-changed':
+          for (const session of s.sessions.values()) session.ref.tell({ kind: 'notify', revision: msg.revision, digest: msg.digest });
           return s;
       }
     },

@@ -10,6 +10,8 @@ export interface PeerLink {
   readonly remoteAddress: string;
   readonly closed: boolean;
   send<T extends ClusterType>(type: T, body: ClusterBody<T>): number;
+  /** Sends and waits until the socket drains: for bulk streams. */
+  sendPaced<T extends ClusterType>(type: T, body: ClusterBody<T>): Promise<void>;
   reply<T extends ClusterType>(to: { readonly id: number }, type: T, body: ClusterBody<T>): void;
   request<T extends ClusterType>(type: T, body: ClusterBody<T>, timeoutMs?: number): Promise<ClusterFrame>;
   /** Routes inbound non-reply frames; the socket pauses while `busy()` is true. */

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { catalogue, type FrameOf, type BodyOf, type MessageType } from './envelope.js';
-import { NodeInfoSchema } from './cluster-messages.js';
+import { ClusterHealthSchema, NodeInfoSchema } from './cluster-messages.js';
 import { NodeStatusSchema } from './node-status.js';
 
 const SummaryValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -25,12 +25,14 @@ export const ControlBodies = {
   'list-nodes': z.strictObject({}),
   'list-actors': z.strictObject({}),
   'get-status': z.strictObject({}),
+  'get-health': z.strictObject({}),
   /** Test-only: refused unless cluster.json sets fault_injection. */
   'crash-actor': z.strictObject({ path: z.string().min(1).max(512) }),
   // Replies
   'nodes': z.strictObject({ nodes: z.array(NodeInfoSchema) }),
   'actors': z.strictObject({ node: z.string(), actors: z.array(ActorFiguresSchema) }),
   'status': z.strictObject({ status: NodeStatusSchema }),
+  'health': z.strictObject({ health: ClusterHealthSchema }),
   'done': z.strictObject({ detail: z.string() }),
   'error': z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }),
 } as const;

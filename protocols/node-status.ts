@@ -24,6 +24,14 @@ export const NodeStatusSchema = z.strictObject({
   /** Master: names of the connected workers. Worker: empty. */
   workers: z.array(z.string()),
   actorHealth: ActorHealthSchema,
+  /** The node's synced-set manifest: equal digests mean identical trees. */
+  integrity: z.strictObject({
+    revision: z.number().int().nonnegative(),
+    files: z.number().int().nonnegative(),
+    digest: z.string(),
+    /** Worker: when its last sync from the master finished. */
+    lastSync: z.string().nullable(),
+  }).nullable(),
   /** ISO time this status was taken. */
   at: z.string(),
 });

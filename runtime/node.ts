@@ -9,19 +9,26 @@ import { ActorSystem, type ActorRef } from './actor-kit.js';
 import { ClusterServer } from './transport/cluster-server.js';
 import { ClusterClient } from './transport/cluster-client.js';
 import { ControlServer, controlSocketPath, type ControlAnswer } from './control/control-server.js';
-import { scanSyncedSet } from './storage/manifest.js';
+import { ManifestScanner } from './storage/manifest.js';
+import { SYNCED_SET } from './storage/synced-set.js';
+import { watchSyncedSet, type SyncedSetWatcher } from './storage/watcher.js';
+import { sendFiles } from './storage/sync-sender.js';
+import { SyncApplier, removeStaleTempFiles } from './storage/sync-applier.js';
+import { NodeEvents } from './events.js';
 import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master-coordinator.js';
-import { masterSessionSpec, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
-import { integrityScannerSpec } from '../actors/integrity-scanner.js';
+import { masterSessionSpec, type MasterLinkStatus, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
+import { integrityScannerSpec, type IntegrityScannerMsg, type ManifestSnapshot } from '../actors/integrity-scanner.js';
+import type { SyncPort } from '../actors/worker-session-on-master.js';
 import { agentInfoIngestSpec } from '../actors/agent-info-ingest.js';
 import { groupsBroadcasterSpec } from '../actors/groups-broadcaster.js';
-import type { NodeInfo } from '../protocols/cluster-messages.js';
+import type { ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import type { ControlFrame } from '../protocols/control-messages.js';
 import type { NodeStatus } from '../protocols/node-status.js';
 import { CLUSTERD_VERSION } from '../protocols/version.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
+  readonly events: NodeEvents;
   /** Resolves with the exit code the process should end with, once the node stopped by itself. */
   readonly failed: Promise<number>;
   stop(reason: string): Promise<void>;
@@ -30,6 +37,16 @@ export interface RunningNode {
 type Role =
   | { readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer }
   | { readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient };
+
+/** What the role-specific parts share. */
+interface NodeParts {
+  readonly config: NodeConfig;
+  readonly system: ActorSystem;
+  readonly log: Logger;
+  readonly askMs: number;
+  readonly integrity: ActorRef<IntegrityScannerMsg>;
+  readonly events: NodeEvents;
+}
 
 export function nodeTag(config: NodeConfig): string {
   return config.cluster.nodeType === 'master' ? 'Master' : `Worker ${config.cluster.nodeName}`;
@@ -52,31 +69,50 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   });
 
   const isMaster = cluster.nodeType === 'master';
-  system.spawn(integrityScannerSpec({
+  const events = new NodeEvents();
+  const manifests = new ManifestScanner(config.home);
+  let coordinator: ActorRef<MasterCoordinatorMsg> | undefined;
+  const integrity = system.spawn(integrityScannerSpec({
     periodSeconds: isMaster ? intervals.master.recalculate_integrity : intervals.worker.sync_integrity,
     verbose: isMaster,
     log: log.task('Local integrity'),
-    scan: (previous) => scanSyncedSet(config.home, previous),
+    scan: () => manifests.scan(),
+    // Only the master announces its changes; a worker's local changes wait for its next check.
+    ...(isMaster ? { onChanged: (m: ManifestSnapshot) => coordinator?.tell({ kind: 'manifest-changed', revision: m.revision, digest: m.digest }) } : {}),
   }));
   system.spawn(agentInfoIngestSpec());
   system.spawn(groupsBroadcasterSpec());
+  const parts: NodeParts = { config, system, log, askMs, integrity, events };
 
   // The control socket comes first: it also tells us whether another node already runs in this home.
   let role: Role | undefined;
   const control = new ControlServer(controlSocketPath(config.home), async (req) => {
     if (!role) return { type: 'error', body: { code: 'starting', message: 'the node is still starting' } };
-    return answerControl(req, config, system, role, () => nodeStatus(config, system, role as Role, askMs), askMs);
+    return answerControl(req, parts, role);
   }, log);
+  let watcher: SyncedSetWatcher | undefined;
   try {
     await control.start();
-    role = isMaster ? await startMaster(config, system, log, askMs) : startWorker(config, system, log);
+    if (isMaster) {
+      const master = await startMaster(parts);
+      coordinator = master.coordinator;
+      role = master;
+    } else {
+      role = await startWorker(parts);
+    }
+    watcher = await watchSyncedSet(config.home, SYNCED_SET, () => integrity.tell({ kind: 'rescan', reason: 'watch' }), {
+      debounceMs: WATCH_DEBOUNCE_MS,
+      onError: (err) => log.task('Local integrity').warning(`File watch error: ${err.message}; the periodic scan still runs.`),
+    });
   } catch (err) {
     await control.stop();
+    if (role) await stopRole(role);
     system.stop();
+    await manifests.close();
     throw err;
   }
   const running: Role = role;
-  const status = (): Promise<NodeStatus> => nodeStatus(config, system, running, askMs);
+  const status = (): Promise<NodeStatus> => nodeStatus(parts, running);
 
   // Loaded only when configured: the Redis client is a large part of start-up time.
   const bus = cluster.redisUrl
@@ -95,21 +131,53 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   let stopped = false;
   return {
     config,
+    events,
     failed,
     async stop(reason) {
       if (stopped) return;
       stopped = true;
       log.info(`Stopping: ${reason}`);
       clearInterval(heartbeat);
+      await watcher?.close();
       await control.stop();
       await stopRole(running);
       system.stop();
+      await manifests.close();
       await bus?.close();
     },
   };
 }
 
-async function startMaster(config: NodeConfig, system: ActorSystem, log: Logger, askMs: number): Promise<Role> {
+/** Short enough to feel instant, long enough to fold a burst of writes into one rescan. */
+const WATCH_DEBOUNCE_MS = 20;
+
+function syncPort(config: NodeConfig): SyncPort {
+  const { communication } = config.intervals;
+  return {
+    maxFileBytes: communication.max_zip_size,
+    maxSyncBytes: communication.max_zip_size,
+    send: async (link, syncId, files, log, cancelled) => {
+      let lastProgress = Date.now();
+      const mb = (n: number): string => (n / 1048576).toFixed(1);
+      const result = await sendFiles(link, syncId, config.home, files, {
+        compressLevel: communication.compress_level,
+        cancelled,
+        onProgress: (p) => {
+          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = Date.now();
+          log.info(`Sent ${p.files}/${p.totalFiles} files, ${mb(p.bytes)} of ${mb(p.totalBytes)} MB.`);
+        },
+      });
+      if (result.gone.length) log.debug(`${result.gone.length} files vanished during the sync; the next check settles them.`);
+      return result.bytes;
+    },
+  };
+}
+
+const PROGRESS_EVERY_MS = 2000;
+
+async function startMaster(parts: NodeParts): Promise<Extract<Role, { type: 'master' }>> {
+  const { config, system, log, askMs } = parts;
   const { cluster, intervals } = config;
   const self: NodeInfo = { name: cluster.nodeName, type: 'master', version: CLUSTERD_VERSION, address: cluster.masterAddress };
   let coordinator: ActorRef<MasterCoordinatorMsg> | undefined;
@@ -128,7 +196,7 @@ async function startMaster(config: NodeConfig, system: ActorSystem, log: Logger,
     onClosed: (worker, link, reason) => coordinator?.tell({ kind: 'link-closed', name: worker.name, link, reason }),
   });
   coordinator = system.spawn(masterCoordinatorSpec({
-    self, intervals, log,
+    cluster: cluster.name, self, intervals, log, integrity: parts.integrity, sync: syncPort(config),
     openLinks: () => server.openLinks(),
     probeTimeoutMs: Math.min(askMs, 5000),
   }));
@@ -136,8 +204,12 @@ async function startMaster(config: NodeConfig, system: ActorSystem, log: Logger,
   return { type: 'master', coordinator, server };
 }
 
-function startWorker(config: NodeConfig, system: ActorSystem, log: Logger): Role {
+async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'worker' }>> {
+  const { config, system, log, events } = parts;
   const { cluster, intervals } = config;
+  // A process killed mid-sync leaves temp files behind: they never become part of the tree.
+  const stale = await removeStaleTempFiles(config.home);
+  if (stale.length) log.task('Integrity sync').info(`Removed ${stale.length} temporary files left by an interrupted sync.`);
   const client = new ClusterClient({
     host: cluster.masterAddress,
     port: cluster.port,
@@ -152,6 +224,9 @@ function startWorker(config: NodeConfig, system: ActorSystem, log: Logger): Role
     nodeName: cluster.nodeName, intervals, log,
     connect: () => client.connect(),
     current: () => client.current(),
+    scanner: parts.integrity,
+    beginApply: (plan) => SyncApplier.begin(config.home, plan, { maxFileBytes: intervals.communication.max_zip_size }),
+    onRulesetChanged: (paths) => events.emit('ruleset-changed', paths),
   }));
   return { type: 'worker', session, client };
 }
@@ -169,7 +244,14 @@ async function listNodes(role: Role, askMs: number): Promise<NodeInfo[]> {
     : role.session.ask<NodeInfo[]>((reply) => ({ kind: 'list-nodes', reply }), askMs);
 }
 
-async function nodeStatus(config: NodeConfig, system: ActorSystem, role: Role, askMs: number): Promise<NodeStatus> {
+async function clusterHealth(role: Role, askMs: number): Promise<ClusterHealth> {
+  return role.type === 'master'
+    ? role.coordinator.ask<ClusterHealth>((reply) => ({ kind: 'health', reply }), askMs)
+    : role.session.ask<ClusterHealth>((reply) => ({ kind: 'health', reply }), askMs);
+}
+
+async function nodeStatus(parts: NodeParts, role: Role): Promise<NodeStatus> {
+  const { config, system, askMs } = parts;
   const { cluster } = config;
   const figures = system.figures();
   const actorHealth = {
@@ -177,29 +259,37 @@ async function nodeStatus(config: NodeConfig, system: ActorSystem, role: Role, a
     restarts: figures.reduce((n, f) => n + f.restarts, 0),
     unhealthy: figures.filter((f) => f.status !== 'running').length,
   };
+  const snapshot = await parts.integrity.ask<ManifestSnapshot>((reply) => ({ kind: 'get-manifest', reply }), askMs).catch(() => null);
+  const integrity = (lastSync: string | null): NodeStatus['integrity'] =>
+    snapshot ? { revision: snapshot.revision, files: snapshot.manifest.size, digest: snapshot.digest, lastSync } : null;
   const base = { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, actorHealth, at: new Date().toISOString() };
   if (role.type === 'master') {
     const nodes = await listNodes(role, askMs);
-    return { ...base, type: 'master', address: cluster.masterAddress, connected: true, lastKeepalive: null, workers: nodes.slice(1).map((n) => n.name) };
+    return {
+      ...base, type: 'master', address: cluster.masterAddress, connected: true, lastKeepalive: null,
+      workers: nodes.slice(1).map((n) => n.name), integrity: integrity(null),
+    };
   }
-  const link = await role.session.ask<{ connected: boolean; lastKeepalive: number | null }>((reply) => ({ kind: 'status', reply }), askMs);
+  const link = await role.session.ask<MasterLinkStatus>((reply) => ({ kind: 'status', reply }), askMs);
   const address = role.client.current()?.link.localAddress ?? cluster.bindAddr;
   return {
     ...base, type: 'worker', address, connected: link.connected,
     lastKeepalive: link.lastKeepalive === null ? null : new Date(link.lastKeepalive).toISOString(), workers: [],
+    integrity: integrity(link.lastSync),
   };
 }
 
-async function answerControl(
-  req: ControlFrame, config: NodeConfig, system: ActorSystem, role: Role, status: () => Promise<NodeStatus>, askMs: number,
-): Promise<ControlAnswer> {
+async function answerControl(req: ControlFrame, parts: NodeParts, role: Role): Promise<ControlAnswer> {
+  const { config, system, askMs } = parts;
   switch (req.type) {
     case 'list-nodes':
       return { type: 'nodes', body: { nodes: await listNodes(role, askMs) } };
+    case 'get-health':
+      return { type: 'health', body: { health: await clusterHealth(role, askMs) } };
     case 'list-actors':
       return { type: 'actors', body: { node: config.cluster.nodeName, actors: system.figures().map((f) => ({ ...f, summary: { ...f.summary } })) } };
     case 'get-status':
-      return { type: 'status', body: { status: await status() } };
+      return { type: 'status', body: { status: await nodeStatus(parts, role) } };
     case 'crash-actor':
       if (!config.faultInjection) return { type: 'error', body: { code: 'forbidden', message: 'fault injection is disabled on this node (set "fault_injection": true in etc/cluster.json)' } };
       return system.injectFault(req.body.path)

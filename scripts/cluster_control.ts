@@ -1,23 +1,27 @@
 #!/usr/bin/env node
 /**
  * cluster_control: what Wazuh operators run to see the cluster. `-l` lists the
- * nodes (a worker asks its master); `--json` prints Wazuh's API envelope.
+ * nodes, `-i [more]` shows each worker's last synchronizations (a worker asks its
+ * master); `--json` prints Wazuh's API envelope.
  */
 import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { controlRequest } from '../runtime/control/control-client.js';
+import type { ClusterHealth, WorkerHealth } from '../protocols/cluster-messages.js';
 import { apiEnvelope, fail, formatTable, printJson } from './lib/output.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('cluster_control')
-  .usage('$0 --home DIR -l [-fn NODE ...] [--json]')
+  .usage('$0 --home DIR (-l | -i [more]) [-fn NODE ...] [--json]')
   // Wazuh's multi-letter single-dash flags (-fn) must not split into -f -n.
   .parserConfiguration({ 'short-option-groups': false })
   .option('home', { type: 'string', default: '/var/ossec', describe: 'Node home folder' })
   .option('l', { alias: 'list-nodes', type: 'boolean', describe: 'List the connected nodes' })
+  .option('i', { alias: 'health', type: 'string', describe: 'Synchronization status of the workers (-i more: extended)' })
   .option('fn', { alias: 'filter-node', type: 'string', array: true, describe: 'Only these node names' })
   .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
+  .conflicts('l', 'i')
   .strict()
   .fail((msg, err, y) => {
     process.stderr.write(`ERROR: ${msg ?? err?.message}\n\n${y.help()}\n`);
@@ -25,26 +29,92 @@ const argv = await yargs(hideBin(process.argv))
   })
   .parseAsync();
 
-if (!argv.l) {
-  process.stderr.write('ERROR: Wrong arguments: choose an action (-l).\n');
+if (!argv.l && argv.i === undefined) {
+  process.stderr.write('ERROR: Wrong arguments: choose an action (-l or -i).\n');
+  process.exit(2);
+}
+if (argv.i !== undefined && argv.i !== '' && argv.i !== 'more') {
+  process.stderr.write(`ERROR: Wrong arguments: -i takes nothing or 'more', not '${argv.i}'.\n`);
   process.exit(2);
 }
 
-try {
-  const answer = await controlRequest(path.resolve(argv.home), 'list-nodes', {});
-  if (answer.type === 'error') fail(answer.body.message);
-  if (answer.type !== 'nodes') fail(`unexpected answer '${answer.type}'`);
+const home = path.resolve(argv.home);
+
+function checkFilter(known: readonly string[]): (name: string) => boolean {
   const wanted = argv.fn;
-  if (wanted) {
-    const unknown = wanted.filter((n) => !answer.body.nodes.some((x) => x.name === n));
-    if (unknown.length) fail(`Unknown node name(s): ${unknown.join(', ')}`);
-  }
-  const nodes = answer.body.nodes.filter((n) => !wanted || wanted.includes(n.name));
+  if (!wanted) return () => true;
+  const unknown = wanted.filter((n) => !known.includes(n));
+  if (unknown.length) fail(`Unknown node name(s): ${unknown.join(', ')}`);
+  return (name) => wanted.includes(name);
+}
+
+async function listNodes(): Promise<void> {
+  const answer = await controlRequest(home, 'list-nodes', {});
+  if (answer.type !== 'nodes') fail(answer.type === 'error' ? answer.body.message : `unexpected answer '${answer.type}'`);
+  const keep = checkFilter(answer.body.nodes.map((n) => n.name));
+  const nodes = answer.body.nodes.filter((n) => keep(n.name));
   if (argv.json) {
     printJson(apiEnvelope(nodes.map((n) => ({ name: n.name, type: n.type, version: n.version, ip: n.address })), 'All selected nodes information was returned'));
   } else {
     process.stdout.write(`${formatTable(['Name', 'Type', 'Version', 'Address'], nodes.map((n) => [n.name, n.type, n.version, n.address]))}\n`);
   }
+}
+
+const orNa = (v: string | null | undefined): string => v ?? 'n/a';
+
+/** Wazuh prints spans as seconds rounded to 3 decimals without trailing zeros, at least 0.001s. */
+function spanSeconds(span: { start: string; end: string } | null): string {
+  if (!span) return 'n/a';
+  const s = Math.max(0.001, Math.round(Date.parse(span.end) - Date.parse(span.start)) / 1000);
+  return `${Number(s.toFixed(3))}s`;
+}
+
+function summaryLine(w: WorkerHealth): string {
+  const i = w.integrity;
+  return `    ${w.info.name} (${w.info.address}): Integrity check: ${orNa(i.lastCheck?.end)} | Integrity sync: ${orNa(i.lastSync?.end)} | ` +
+    `Agents-info: n/a | Agent-groups: n/a | Agent-groups full: n/a | Last keep alive: ${orNa(w.lastKeepalive)}.`;
+}
+
+function moreLines(h: ClusterHealth, w: WorkerHealth): string[] {
+  const i = w.integrity;
+  const f = i.lastFiles;
+  return [
+    '', `    ${w.info.name} (${w.info.address})`, `        Version: ${w.info.version}`, '        Type: worker',
+    '        Status:',
+    '            Last keep Alive:', `                Last received: ${orNa(w.lastKeepalive)}.`,
+    '            Integrity check:',
+    `                Last integrity check: ${spanSeconds(i.lastCheck)} (${orNa(i.lastCheck?.start)} - ${orNa(i.lastCheck?.end)}).`,
+    `                Checks since connected: ${i.checks}.`,
+    '            Integrity sync:',
+    `                Last integrity synchronization: ${spanSeconds(i.lastSync)} (${orNa(i.lastSync?.start)} - ${orNa(i.lastSync?.end)}).`,
+    `                Synchronized files: Created: ${f?.created ?? 0} | Updated: ${f?.updated ?? 0} | Deleted: ${f?.deleted ?? 0}.`,
+    `                Synchronizing now: ${i.syncing ? 'True' : 'False'}. Last outcome: ${orNa(i.lastOutcome)}.`,
+    `                Master manifest: revision ${h.integrity?.revision ?? 'n/a'}, ${h.integrity?.files ?? 'n/a'} files.`,
+  ];
+}
+
+async function health(): Promise<void> {
+  const answer = await controlRequest(home, 'get-health', {});
+  if (answer.type !== 'health') fail(answer.type === 'error' ? answer.body.message : `unexpected answer '${answer.type}'`);
+  const h = answer.body.health;
+  const keep = checkFilter([h.master.name, ...h.workers.map((w) => w.info.name)]);
+  const workers = h.workers.filter((w) => keep(w.info.name)).sort((a, b) => a.info.name.localeCompare(b.info.name));
+  if (argv.json) {
+    printJson(apiEnvelope(workers, 'All selected nodes healthcheck information was returned'));
+    return;
+  }
+  const lines = [`Cluster name: ${h.cluster}`, ''];
+  if (argv.i === 'more') {
+    lines.push(`Connected nodes (${workers.length}):`);
+    for (const w of workers) lines.push(...moreLines(h, w));
+  } else {
+    lines.push(`Last completed synchronization for connected nodes (${workers.length}):`, ...workers.map(summaryLine));
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+try {
+  await (argv.l ? listNodes() : health());
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));
 }

@@ -1,13 +1,13 @@
 /**
- * The manifest of the synced set: relative path → md5, size, mtime. A file whose
- * size and mtime did not change keeps its previous hash and is not read again.
- * Hashing streams the file, so big files never block the event loop.
+ * The manifest of the synced set: relative path → md5, size, mtime. Scans run in a
+ * worker thread that keeps the stat cache, so a rescan with nothing changed costs a
+ * stat per file and the node's event loop never waits on hashing.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { SYNCED_SET, itemAccepts, type SyncedItem } from './synced-set.js';
+import { createReadStream } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { SYNCED_SET, type SyncedItem } from './synced-set.js';
+import type { ScanReply, ScanRequest } from './scan-worker.js';
 
 export interface FileEntry {
   readonly md5: string;
@@ -23,8 +23,7 @@ export interface ScanResult {
   readonly reused: number;
 }
 
-const HASH_CONCURRENCY = 8;
-
+/** Streams one file through md5 (for checks outside a scan). */
 export function md5File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('md5');
@@ -32,55 +31,57 @@ export function md5File(file: string): Promise<string> {
   });
 }
 
-async function listItem(home: string, item: SyncedItem): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(path.join(home, rel), { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if (item.recursive) await walk(child);
-      } else if (e.isFile() && itemAccepts(item, e.name)) {
-        out.push(child);
-      }
-    }
-  };
-  await walk(item.dir);
-  return out;
-}
+export class ManifestScanner {
+  private worker: Worker | null = null;
+  private last: Manifest | null = null;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve(r: ScanResult): void; reject(e: Error): void }>();
 
-export async function scanSyncedSet(home: string, previous: Manifest | null, items: readonly SyncedItem[] = SYNCED_SET): Promise<ScanResult> {
-  const files = (await Promise.all(items.map((i) => listItem(home, i)))).flat().sort();
-  const manifest = new Map<string, FileEntry>();
-  let hashed = 0;
-  let reused = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const rel = files[next++] as string;
-      const abs = path.join(home, rel);
-      try {
-        const st = await fs.stat(abs);
-        const old = previous?.get(rel);
-        if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) {
-          manifest.set(rel, old);
-          reused++;
-        } else {
-          manifest.set(rel, { md5: await md5File(abs), size: st.size, mtimeMs: st.mtimeMs });
-          hashed++;
-        }
-      } catch (err) {
-        // Deleted between listing and hashing: the next scan sees the final state.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
-  return { manifest: new Map([...manifest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), hashed, reused };
+  constructor(private readonly home: string, private readonly items: readonly SyncedItem[] = SYNCED_SET) {}
+
+  scan(): Promise<ScanResult> {
+    const worker = this.ensureWorker();
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      const req: ScanRequest = { id, home: this.home, items: this.items };
+      worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./scan-worker.js', import.meta.url));
+    w.unref();
+    w.on('message', (reply: ScanReply) => this.settle(reply));
+    // A dead thread fails what it was doing; the next scan starts a new one.
+    w.on('error', (err) => this.failAll(err));
+    w.on('exit', (code) => { if (this.worker === w) { this.worker = null; this.failAll(new Error(`scan thread exited (${code})`)); } });
+    this.worker = w;
+    return w;
+  }
+
+  private settle(reply: ScanReply): void {
+    const p = this.waiting.get(reply.id);
+    if (!p) return;
+    this.waiting.delete(reply.id);
+    if (!reply.ok) return p.reject(new Error(reply.error));
+    if ('unchanged' in reply && this.last) return p.resolve({ manifest: this.last, hashed: 0, reused: reply.reused });
+    if ('unchanged' in reply) return p.reject(new Error('scan thread reported no change before any manifest'));
+    const manifest = new Map<string, FileEntry>();
+    for (const [rel, md5, size, mtimeMs] of reply.entries) manifest.set(rel, { md5, size, mtimeMs });
+    this.last = manifest;
+    p.resolve({ manifest, hashed: reply.hashed, reused: reply.reused });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.waiting.values()) p.reject(err);
+    this.waiting.clear();
+  }
 }

@@ -63,6 +63,22 @@ export class FramedLink<B extends Bodies> {
     return id;
   }
 
+  /**
+   * Sends and waits until the socket can take more, so a bulk sender (file streams)
+   * runs at the pace of the network and the peer instead of filling memory.
+   */
+  async sendPaced<T extends MessageType<B>>(type: T, body: BodyOf<B, T>): Promise<void> {
+    if (this.write(envelope<B, T>(type, this.allocateId(), body))) return;
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => { cleanup(); resolve(); };
+      const onClose = (): void => { cleanup(); reject(new RequestError('link-closed', `link closed: ${this.closedReason ?? 'unknown'}`)); };
+      const cleanup = (): void => { this.socket.off('drain', onDrain); this.socket.off('close', onClose); };
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+      if (this.closedReason !== null) onClose();
+    });
+  }
+
   reply<T extends MessageType<B>>(to: { readonly id: number }, type: T, body: BodyOf<B, T>): void {
     this.write(envelope<B, T>(type, this.allocateId(), body, to.id));
   }
@@ -131,9 +147,10 @@ export class FramedLink<B extends Bodies> {
     this.shutdown(reason);
   }
 
-  private write(frame: FrameOf<B>): void {
+  /** Returns false when the socket's buffer is full (the caller may wait for 'drain'). */
+  private write(frame: FrameOf<B>): boolean {
     if (this.closedReason !== null) throw new RequestError('link-closed', `link closed: ${this.closedReason}`);
-    this.socket.write(encodeFrame(encodePayload(frame), this.opts.maxFrameBytes));
+    return this.socket.write(encodeFrame(encodePayload(frame), this.opts.maxFrameBytes));
   }
 
   private allocateId(): number {

@@ -28,6 +28,7 @@ function statusOf(cluster: string, node: string, type: NodeStatus['type'] = 'wor
     lastKeepalive: type === 'worker' ? new Date().toISOString() : null,
     workers: [],
     actorHealth: { actors: 10, restarts: 0, unhealthy: 0 },
+    integrity: null,
     at: new Date().toISOString(),
   };
 }

@@ -22,6 +22,7 @@ const worker: NodeStatus = {
   lastKeepalive: '2024-05-01T10:00:00.000Z',
   workers: [],
   actorHealth: { actors: 12, restarts: 1, unhealthy: 0 },
+  integrity: { revision: 3, files: 25, digest: 'ab'.repeat(32), lastSync: null },
   at: '2024-05-01T10:00:01.000Z',
 };
 

@@ -1,0 +1,44 @@
+/**
+ * Watches the synced folders and calls `onChange` shortly after files change, so an
+ * edit on the master is announced within milliseconds. Watches can miss events; the
+ * scanner's periodic full walk repairs that.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { isExcluded, type SyncedItem } from './synced-set.js';
+
+export interface SyncedSetWatcher {
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /** Quiet time before reporting, so a burst of writes is one change. */
+  readonly debounceMs: number;
+  readonly onError: (err: Error) => void;
+}
+
+export async function watchSyncedSet(home: string, items: readonly SyncedItem[], onChange: () => void, opts: WatchOptions): Promise<SyncedSetWatcher> {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = (file: string): void => {
+    if (isExcluded(path.basename(file))) return;
+    clearTimeout(timer);
+    timer = setTimeout(onChange, opts.debounceMs);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const item of items) {
+    const dir = path.join(home, item.dir);
+    await fs.mkdir(dir, { recursive: true });
+    const w = watch(dir, { ignoreInitial: true, ...(item.recursive ? {} : { depth: 0 }) });
+    for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) w.on(ev, changed);
+    w.on('error', (err) => opts.onError(err instanceof Error ? err : new Error(String(err))));
+    watchers.push(w);
+  }
+  await Promise.all(watchers.map((w) => new Promise<void>((resolve) => w.once('ready', () => resolve()))));
+  return {
+    async close() {
+      clearTimeout(timer);
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
+}
