@@ -20,8 +20,7 @@ export interface WatchOptions {
 
 export async function watchSyncedSet(home: string, items: readonly SyncedItem[], onChange: () => void, opts: WatchOptions): Promise<SyncedSetWatcher> {
   let timer: NodeJS.Timeout | undefined;
-  const changed = (file: string): void => {
-    if (isExcluded(path.basename(file))) return;
+  const changed = (): void => {
     clearTimeout(timer);
     timer = setTimeout(onChange, opts.debounceMs);
   };
@@ -29,7 +28,9 @@ export async function watchSyncedSet(home: string, items: readonly SyncedItem[],
   for (const item of items) {
     const dir = path.join(home, item.dir);
     await fs.mkdir(dir, { recursive: true });
-    const w = watch(dir, { ignoreInitial: true, ...(item.recursive ? {} : { depth: 0 }) });
+    // Temp and editor files (excluded names) are not even stat'ed: a sync writes thousands.
+    const ignored = (p: string): boolean => isExcluded(path.basename(p));
+    const w = watch(dir, { ignoreInitial: true, ignored, ...(item.recursive ? {} : { depth: 0 }) });
     for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) w.on(ev, changed);
     w.on('error', (err) => opts.onError(err instanceof Error ? err : new Error(String(err))));
     watchers.push(w);
