@@ -25,17 +25,20 @@ export async function watchSyncedSet(home: string, items: readonly SyncedItem[],
     timer = setTimeout(onChange, opts.debounceMs);
   };
   const watchers: FSWatcher[] = [];
+  const ready: Promise<void>[] = [];
   for (const item of items) {
     const dir = path.join(home, item.dir);
     await fs.mkdir(dir, { recursive: true });
     // Temp and editor files (excluded names) are not even stat'ed: a sync writes thousands.
     const ignored = (p: string): boolean => isExcluded(path.basename(p));
     const w = watch(dir, { ignoreInitial: true, ignored, ...(item.recursive ? {} : { depth: 0 }) });
+    // Listen at once: 'ready' can fire while later folders are still being created.
+    ready.push(new Promise<void>((resolve) => w.once('ready', () => resolve())));
     for (const ev of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) w.on(ev, changed);
     w.on('error', (err) => opts.onError(err instanceof Error ? err : new Error(String(err))));
     watchers.push(w);
   }
-  await Promise.all(watchers.map((w) => new Promise<void>((resolve) => w.once('ready', () => resolve()))));
+  await Promise.all(ready);
   return {
     async close() {
       clearTimeout(timer);
