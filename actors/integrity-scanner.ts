@@ -21,9 +21,12 @@ export type ScanReason = 'startup' | 'periodic' | 'watch' | 'request';
 
 export type IntegrityScannerMsg =
   | { readonly kind: 'rescan'; readonly reason: ScanReason }
-  | { readonly kind: 'scanned'; readonly result: ScanResult; readonly ms: number; readonly reason: ScanReason }
+  | { readonly kind: 'scanned'; readonly result: ScanResult; readonly ms: number; readonly reason: ScanReason; readonly generation: number }
   | { readonly kind: 'scan-failed'; readonly error: Error }
   | { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> }
+  /** A sync is writing the tree: scans wait, as they would see it half-way and rehash what the sync reports anyway. */
+  | { readonly kind: 'hold' }
+  | { readonly kind: 'release' }
   | { readonly kind: 'applied'; readonly written: readonly ({ readonly path: string } & FileEntry)[]; readonly removed: readonly string[] };
 
 interface State {
@@ -35,6 +38,9 @@ interface State {
   readonly lastScanMs: number | null;
   readonly lastError: string | null;
   readonly waiting: readonly Reply<ManifestSnapshot>[];
+  readonly held: boolean;
+  /** Bumped by every applied sync: a scan that started before it saw the tree half-way. */
+  readonly generation: number;
 }
 
 export interface IntegrityScannerDeps {
@@ -45,6 +51,10 @@ export interface IntegrityScannerDeps {
   readonly scan: () => Promise<ScanResult>;
   /** Told about every new manifest content (the master announces it to workers). */
   readonly onChanged?: (snapshot: ManifestSnapshot) => void;
+  /** Told when a sync starts and stops writing the tree (the folder watch pauses meanwhile). */
+  readonly onHold?: (held: boolean) => void;
+  /** Hands what a sync wrote to the scan's stat cache, so the next scan does not read it again. */
+  readonly seed?: (written: readonly ({ readonly path: string } & FileEntry)[], removed: readonly string[]) => void;
 }
 
 export function integrityScannerSpec(deps: IntegrityScannerDeps): ActorSpec<State, IntegrityScannerMsg> {
@@ -65,19 +75,25 @@ export function integrityScannerSpec(deps: IntegrityScannerDeps): ActorSpec<Stat
     init: (ctx) => {
       ctx.self.tell({ kind: 'rescan', reason: 'startup' });
       ctx.every(deps.periodSeconds * 1000, { kind: 'rescan', reason: 'periodic' });
-      return { snapshot: null, scanning: null, queued: null, scans: 0, lastScanMs: null, lastError: null, waiting: [] };
+      return { snapshot: null, scanning: null, queued: null, scans: 0, lastScanMs: null, lastError: null, waiting: [], held: false, generation: 0 };
     },
     receive: (s, msg, ctx) => {
       switch (msg.kind) {
         case 'rescan': {
-          if (s.scanning) return { ...s, queued: msg.reason };
+          if (s.scanning || (s.held && s.snapshot)) return { ...s, queued: msg.reason };
           note(msg.reason, 'Starting.');
           const started = performance.now();
           const { reason } = msg;
-          ctx.pipe(deps.scan(), (result) => ({ kind: 'scanned', result, ms: performance.now() - started, reason }), (error) => ({ kind: 'scan-failed', error }));
+          const { generation } = s;
+          ctx.pipe(deps.scan(), (result) => ({ kind: 'scanned', result, ms: performance.now() - started, reason, generation }), (error) => ({ kind: 'scan-failed', error }));
           return { ...s, scanning: reason };
         }
         case 'scanned': {
+          if (msg.generation !== s.generation && s.snapshot) {
+            // Stale: scan again (cheap, the stat cache knows what the sync wrote).
+            ctx.self.tell({ kind: 'rescan', reason: s.queued ?? msg.reason });
+            return { ...s, scanning: null, queued: null };
+          }
           note(msg.reason, `Finished in ${(msg.ms / 1000).toFixed(3)}s. Calculated metadata of ${msg.result.manifest.size} files.`);
           const next = publish(s, msg.result.manifest);
           const snapshot = next.snapshot as ManifestSnapshot;
@@ -95,12 +111,23 @@ export function integrityScannerSpec(deps: IntegrityScannerDeps): ActorSpec<Stat
             return s;
           }
           return { ...s, waiting: [...s.waiting, msg.reply] };
+        case 'hold':
+          deps.onHold?.(true);
+          return { ...s, held: true };
+        case 'release':
+          deps.onHold?.(false);
+          if (s.queued && !s.scanning) ctx.self.tell({ kind: 'rescan', reason: s.queued });
+          return { ...s, held: false, queued: s.scanning ? s.queued : null };
         case 'applied': {
-          if (!s.snapshot) return s;
+          deps.seed?.(msg.written, msg.removed);
+          deps.onHold?.(false);
+          if (s.queued && !s.scanning) ctx.self.tell({ kind: 'rescan', reason: s.queued });
+          const released = { ...s, held: false, queued: s.scanning ? s.queued : null, generation: s.generation + 1 };
+          if (!s.snapshot) return released;
           const manifest = new Map(s.snapshot.manifest);
           for (const w of msg.written) manifest.set(w.path, { md5: w.md5, size: w.size, mtimeMs: w.mtimeMs });
           for (const p of msg.removed) manifest.delete(p);
-          return publish(s, manifest);
+          return publish(released, manifest);
         }
       }
     },

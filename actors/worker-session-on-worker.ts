@@ -148,7 +148,10 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   };
 
   const dropSync = (s: State, reason: string): State => {
-    if (s.sync?.applier) void s.sync.applier.abort(reason);
+    if (s.sync?.applier) {
+      void s.sync.applier.abort(reason);
+      deps.scanner.tell({ kind: 'release' });
+    }
     applying = null;
     return { ...s, sync: null };
   };
@@ -273,6 +276,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   const onApplyFailed = (s: State, syncId: string, error: Error, refused: boolean): State => {
     if (s.sync?.plan?.syncId !== syncId) return s;
     applying = null;
+    if (!refused) deps.scanner.tell({ kind: 'release' });
     const link = s.conn?.link;
     if (refused) {
       syncLog.error(`Refused the sync from master ${s.conn?.master.name ?? '?'}: ${error.message}. Nothing was changed.`);
@@ -360,6 +364,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
             return s;
           }
           applying = msg.applier;
+          deps.scanner.tell({ kind: 'hold' });
           s.conn?.link.send('sync-start', { syncId: msg.syncId, accept: true });
           return { ...s, sync: { ...sync, phase: 'receiving', applier: msg.applier } };
         }

@@ -71,12 +71,15 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   const isMaster = cluster.nodeType === 'master';
   const events = new NodeEvents();
   const manifests = new ManifestScanner(config.home);
+  let watcher: SyncedSetWatcher | undefined;
   let coordinator: ActorRef<MasterCoordinatorMsg> | undefined;
   const integrity = system.spawn(integrityScannerSpec({
     periodSeconds: isMaster ? intervals.master.recalculate_integrity : intervals.worker.sync_integrity,
     verbose: isMaster,
     log: log.task('Local integrity'),
     scan: () => manifests.scan(),
+    seed: (written, removed) => manifests.seed(written, removed),
+    onHold: (held) => (held ? watcher?.pause() : watcher?.resume()),
     // Only the master announces its changes; a worker's local changes wait for its next check.
     ...(isMaster ? { onChanged: (m: ManifestSnapshot) => coordinator?.tell({ kind: 'manifest-changed', revision: m.revision, digest: m.digest }) } : {}),
   }));
@@ -90,7 +93,6 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
     if (!role) return { type: 'error', body: { code: 'starting', message: 'the node is still starting' } };
     return answerControl(req, parts, role);
   }, log);
-  let watcher: SyncedSetWatcher | undefined;
   try {
     await control.start();
     if (isMaster) {

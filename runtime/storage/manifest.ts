@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SYNCED_SET, type SyncedItem } from './synced-set.js';
-import type { ScanReply, ScanRequest } from './scan-worker.js';
+import type { ScanEntry, ScanReply, ScanRequest, SeedRequest } from './scan-worker.js';
 
 export interface FileEntry {
   readonly md5: string;
@@ -44,9 +44,16 @@ export class ManifestScanner {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      const req: ScanRequest = { id, home: this.home, items: this.items };
+      const req: ScanRequest = { kind: 'scan', id, home: this.home, items: this.items };
       worker.postMessage(req);
     });
+  }
+
+  /** Tells the stat cache what a sync wrote (path, md5, size, mtime) and removed. */
+  seed(written: readonly ({ readonly path: string } & FileEntry)[], removed: readonly string[]): void {
+    const entries: ScanEntry[] = written.map((w) => [w.path, w.md5, w.size, w.mtimeMs]);
+    const req: SeedRequest = { kind: 'seed', written: entries, removed };
+    this.ensureWorker().postMessage(req);
   }
 
   async close(): Promise<void> {

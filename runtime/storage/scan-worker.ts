@@ -10,7 +10,9 @@ import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { itemAccepts, type SyncedItem } from './synced-set.js';
 
-export interface ScanRequest { readonly id: number; readonly home: string; readonly items: readonly SyncedItem[] }
+export interface ScanRequest { readonly kind: 'scan'; readonly id: number; readonly home: string; readonly items: readonly SyncedItem[] }
+/** What a sync just wrote and removed: taken into the stat cache so the next scan need not read it. */
+export interface SeedRequest { readonly kind: 'seed'; readonly written: readonly ScanEntry[]; readonly removed: readonly string[] }
 export type ScanEntry = readonly [path: string, md5: string, size: number, mtimeMs: number];
 export type ScanReply =
   | { readonly id: number; readonly ok: true; readonly entries: ScanEntry[]; readonly hashed: number; readonly reused: number }
@@ -21,6 +23,8 @@ export type ScanReply =
 const READ_CHUNK = 1024 * 1024;
 const buf = Buffer.allocUnsafe(READ_CHUNK);
 let cache = new Map<string, ScanEntry>();
+/** Entries of the last manifest sent back; seeds change the cache, not what the caller holds. */
+let reported = new Map<string, ScanEntry>();
 
 function md5Of(file: string, size: number): string {
   const h = createHash('md5');
@@ -83,12 +87,19 @@ function scan(req: ScanRequest): ScanReply {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  const unchanged = hashed === 0 && next.size === cache.size && cache.size > 0;
-  cache = next;
+  const unchanged = next.size === reported.size && next.size > 0 && [...next].every(([p, e]) => reported.get(p) === e);
+  // Two maps: seeds change the cache, never the record of what the caller holds.
+  cache = new Map(next);
+  reported = next;
   return unchanged ? { id: req.id, ok: true, unchanged, reused } : { id: req.id, ok: true, entries: [...next.values()], hashed, reused };
 }
 
-parentPort?.on('message', (req: ScanRequest) => {
+parentPort?.on('message', (req: ScanRequest | SeedRequest) => {
+  if (req.kind === 'seed') {
+    for (const e of req.written) cache.set(e[0], e);
+    for (const p of req.removed) cache.delete(p);
+    return;
+  }
   let reply: ScanReply;
   try {
     reply = scan(req);

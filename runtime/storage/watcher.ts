@@ -9,6 +9,9 @@ import { watch, type FSWatcher } from 'chokidar';
 import { isExcluded, type SyncedItem } from './synced-set.js';
 
 export interface SyncedSetWatcher {
+  /** Ignores everything until resume(): a worker's own sync writes thousands of files it reports itself. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -26,11 +29,13 @@ export async function watchSyncedSet(home: string, items: readonly SyncedItem[],
   };
   const watchers: FSWatcher[] = [];
   const ready: Promise<void>[] = [];
+  let paused = false;
   for (const item of items) {
     const dir = path.join(home, item.dir);
     await fs.mkdir(dir, { recursive: true });
     // Temp and editor files (excluded names) are not even stat'ed: a sync writes thousands.
-    const ignored = (p: string): boolean => isExcluded(path.basename(p));
+    // Folders created while paused stay unwatched; the periodic full walk covers them.
+    const ignored = (p: string): boolean => paused || isExcluded(path.basename(p));
     const w = watch(dir, { ignoreInitial: true, ignored, ...(item.recursive ? {} : { depth: 0 }) });
     // Listen at once: 'ready' can fire while later folders are still being created.
     ready.push(new Promise<void>((resolve) => w.once('ready', () => resolve())));
@@ -40,6 +45,8 @@ export async function watchSyncedSet(home: string, items: readonly SyncedItem[],
   }
   await Promise.all(ready);
   return {
+    pause: () => { paused = true; },
+    resume: () => { paused = false; },
     async close() {
       clearTimeout(timer);
       await Promise.all(watchers.map((w) => w.close()));

@@ -86,3 +86,22 @@ test('manifest - missing folders are an empty set, not an error', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('manifest - files a sync reported (seeded) are listed by the next scan without being read', async () => {
+  const dir = home();
+  const scanner = new ManifestScanner(dir);
+  try {
+    await scanner.scan();
+    const rel = 'etc/shared/web/synced.conf';
+    fs.writeFileSync(path.join(dir, rel), 'from the master\n');
+    const st = fs.statSync(path.join(dir, rel));
+    scanner.seed([{ path: rel, md5: md5('from the master\n'), size: st.size, mtimeMs: st.mtimeMs }], []);
+    const after = await scanner.scan();
+    assert.equal(after.manifest.get(rel)?.md5, md5('from the master\n'));
+    assert.equal(after.manifest.size, 6);
+    assert.equal(after.hashed, 0, 'the seeded file was read again');
+  } finally {
+    await scanner.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
