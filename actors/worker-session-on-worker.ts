@@ -166,6 +166,21 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     return { ...s, phase: 'waiting', conn: null, keepaliveTimer: null, lastError: error, failures };
   };
 
+  /** Asks the master on behalf of a local request; fails at once while there is no link. */
+  const forward = <T>(s: State, reply: Reply<T>, type: 'health-request' | 'nodes-request', pick: (f: ClusterFrame) => T | undefined): State => {
+    const link = s.conn?.link;
+    if (s.phase !== 'connected' || !link) {
+      reply.fail(NOT_CONNECTED);
+      return s;
+    }
+    link.request(type, {}).then((f) => {
+      const value = pick(f);
+      if (value === undefined) reply.fail(`unexpected '${f.type}' reply`);
+      else reply.ok(value);
+    }, (err: Error) => reply.fail(err.message));
+    return s;
+  };
+
   const onFrame = (ctx: ActorContext<MasterSessionMsg>, s: State, frame: ClusterFrame): State => {
     const link = s.conn?.link;
     if (!link) return s;
@@ -374,30 +389,10 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
           return onApplied(ctx, s, msg.syncId, msg.outcome);
         case 'apply-failed':
           return onApplyFailed(s, msg.syncId, msg.error, false);
-        case 'health': {
-          const link = s.conn?.link;
-          if (s.phase !== 'connected' || !link) {
-            msg.reply.fail(NOT_CONNECTED);
-            return s;
-          }
-          link.request('health-request', {}).then(
-            (f) => (f.type === 'health' ? msg.reply.ok(f.body.health) : msg.reply.fail(`unexpected '${f.type}' reply`)),
-            (err: Error) => msg.reply.fail(err.message),
-          );
-          return s;
-        }
-        case 'list-nodes': {
-          const link = s.conn?.link;
-          if (s.phase !== 'connected' || !link) {
-            msg.reply.fail(NOT_CONNECTED);
-            return s;
-          }
-          link.request('nodes-request', {}).then(
-            (f) => (f.type === 'nodes' ? msg.reply.ok(f.body.nodes) : msg.reply.fail(`unexpected '${f.type}' reply`)),
-            (err: Error) => msg.reply.fail(err.message),
-          );
-          return s;
-        }
+        case 'health':
+          return forward(s, msg.reply, 'health-request', (f) => (f.type === 'health' ? f.body.health : undefined));
+        case 'list-nodes':
+          return forward(s, msg.reply, 'nodes-request', (f) => (f.type === 'nodes' ? f.body.nodes : undefined));
         case 'status':
           msg.reply.ok({
             connected: s.phase === 'connected', master: s.conn?.master ?? null, lastKeepalive: s.lastKeepalive, lastError: s.lastError,

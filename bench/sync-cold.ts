@@ -15,7 +15,8 @@ import path from 'node:path';
 import { makeCluster, waitFor, FAST_INTERVALS, type TestCluster } from '../test/harness/cluster.js';
 import { sameTree, syncedTree, tempFiles } from '../test/harness/tree.js';
 import { controlRequest } from '../runtime/control/control-client.js';
-import { SYNCED_SET, itemAccepts } from '../runtime/storage/synced-set.js';
+import { listSyncedFiles } from '../runtime/storage/list-synced.js';
+import { SYNCED_SET } from '../runtime/storage/synced-set.js';
 
 const FILES = Number(process.env['FILES'] ?? 5000);
 const MB = Number(process.env['MB'] ?? 100);
@@ -118,25 +119,6 @@ function plan(files: number, totalBytes: number): Planned[] {
   return out;
 }
 
-/** Cheap probe: how many synced files the worker has, by readdir alone (no reads, no stats). */
-function countSynced(home: string): number {
-  let n = 0;
-  for (const item of SYNCED_SET) {
-    const walk = (rel: string): void => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(path.join(home, rel), { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) { if (item.recursive) walk(`${rel}/${e.name}`); } else if (e.isFile() && itemAccepts(item, e.name)) n++;
-      }
-    };
-    walk(item.dir);
-  }
-  return n;
-}
 
 const children = new Set<ChildProcess>();
 function run(cmd: string, args: readonly string[], stdio: 'pipe' | 'ignore' = 'ignore'): { child: ChildProcess; done: Promise<void> } {
@@ -246,9 +228,9 @@ try {
   let firstAllPresentMs: number | null = null;
   const end = t0 + TIMEOUT_MS;
   for (;;) {
-    if (performance.now() > end) throw new Error(`worker not in sync after ${TIMEOUT_MS} ms (${countSynced(worker.home)} of ${files.length} files)`);
+    if (performance.now() > end) throw new Error(`worker not in sync after ${TIMEOUT_MS} ms (${listSyncedFiles(worker.home).length} of ${files.length} files)`);
     // Full md5 compare only once every file is there: hashing 100 MB per poll would slow the sync.
-    if (countSynced(worker.home) === files.length) {
+    if (listSyncedFiles(worker.home).length === files.length) {
       firstAllPresentMs ??= performance.now() - t0;
       fullCompares++;
       if (tempFiles(worker.home).length === 0 && sameTree(masterTree, syncedTree(worker.home))) break;

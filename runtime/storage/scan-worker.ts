@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { itemAccepts, type SyncedItem } from './synced-set.js';
+import type { SyncedItem } from './synced-set.js';
+import { listSyncedFiles } from './list-synced.js';
 
 export interface ScanRequest { readonly kind: 'scan'; readonly id: number; readonly home: string; readonly items: readonly SyncedItem[] }
 /** What a sync just wrote and removed: taken into the stat cache so the next scan need not read it. */
@@ -38,31 +39,8 @@ function md5Of(file: string, size: number): string {
   return h.digest('hex');
 }
 
-function listItem(home: string, item: SyncedItem, out: string[]): void {
-  const walk = (rel: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(path.join(home, rel), { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw err;
-    }
-    for (const e of entries) {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if (item.recursive) walk(child);
-      } else if (e.isFile() && itemAccepts(item, e.name)) {
-        out.push(child);
-      }
-    }
-  };
-  walk(item.dir);
-}
-
 function scan(req: ScanRequest): ScanReply {
-  const files: string[] = [];
-  for (const item of req.items) listItem(req.home, item, files);
-  files.sort();
+  const files = listSyncedFiles(req.home, req.items);
   const next = new Map<string, ScanEntry>();
   let hashed = 0;
   let reused = 0;

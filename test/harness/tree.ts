@@ -5,29 +5,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SYNCED_SET, itemAccepts } from '../../runtime/storage/synced-set.js';
+import { listSyncedFiles } from '../../runtime/storage/list-synced.js';
 
 export function syncedTree(home: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const item of SYNCED_SET) {
-    const walk = (rel: string): void => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(path.join(home, rel), { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const child = `${rel}/${e.name}`;
-        if (e.isDirectory() && item.recursive) walk(child);
-        else if (e.isFile() && itemAccepts(item, e.name)) {
-          out.set(child, createHash('md5').update(fs.readFileSync(path.join(home, child))).digest('hex'));
-        }
-      }
-    };
-    walk(item.dir);
-  }
-  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map(listSyncedFiles(home).map((rel) => [rel, createHash('md5').update(fs.readFileSync(path.join(home, rel))).digest('hex')]));
 }
 
 /** Temp files a sync writes before renaming (`.<name>.<syncId>.tmp`). */
