@@ -25,6 +25,8 @@ export type WorkerSessionMsg =
   | { readonly kind: 'check-failed'; readonly frame: CheckFrame; readonly error: Error }
   | { readonly kind: 'sent'; readonly syncId: string; readonly bytes: number }
   | { readonly kind: 'send-failed'; readonly syncId: string; readonly error: Error }
+  /** The worker did not answer within timeout_receiving_file while the sync waited on it. */
+  | { readonly kind: 'sync-timeout'; readonly syncId: string; readonly phase: ActiveSync['phase'] }
   | { readonly kind: 'health'; readonly reply: Reply<WorkerHealth> };
 
 interface ActiveSync {
@@ -128,9 +130,14 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
     syncLog.info('Starting.');
     syncLog.info(`Files to create in worker: ${plan.create.length} | Files to update in worker: ${plan.update.length} | Files to delete in worker: ${plan.delete.length}`);
     if (plan.deferred > 0) syncLog.warning(`Maximum sync size reached: ${plan.deferred} files will follow in the next sync.`);
-    // The worker may never answer (killed mid-way): the slot frees itself.
-    ctx.after(intervals.communication.timeout_receiving_file * 1000, { kind: 'send-failed', syncId, error: new Error('worker did not complete the sync in time') });
+    waitForWorker(ctx, syncId, 'awaiting-start');
     return { ...next, sync: { syncId, plan, started: Date.now(), phase: 'awaiting-start' } };
+  };
+
+  // The worker may never answer (killed mid-way): the slot frees itself. Sending has no
+  // such limit: it runs at the pace of the socket, however long a big sync takes.
+  const waitForWorker = (ctx: ActorContext<WorkerSessionMsg>, syncId: string, phase: ActiveSync['phase']): void => {
+    ctx.after(intervals.communication.timeout_receiving_file * 1000, { kind: 'sync-timeout', syncId, phase });
   };
 
   const onSyncStart = (ctx: ActorContext<WorkerSessionMsg>, s: State, body: ClusterBody<'sync-start'>): State => {
@@ -226,7 +233,12 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
           if (s.sync?.syncId !== msg.syncId) return s;
           if (!link.closed) link.send('sync-end', { syncId: msg.syncId, ok: true });
           syncLog.debug(`Sent ${msg.bytes} bytes; waiting for the worker to apply them.`);
+          waitForWorker(ctx, msg.syncId, 'awaiting-applied');
           return { ...s, sync: { ...s.sync, phase: 'awaiting-applied' } };
+        case 'sync-timeout':
+          if (s.sync?.syncId !== msg.syncId || s.sync.phase !== msg.phase) return s;
+          syncLog.error(`The worker did not answer within ${intervals.communication.timeout_receiving_file}s (${msg.phase}); the sync is abandoned.`);
+          return { ...s, sync: null, lastOutcome: `timed out ${msg.phase}` };
         case 'send-failed':
           if (s.sync?.syncId !== msg.syncId) return s;
           syncLog.error(`Error sending files: ${msg.error.message}`);
