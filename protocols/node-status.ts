@@ -37,4 +37,3 @@ export const NodeStatusSchema = z.strictObject({
 });
 
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
-export type ActorHealth = z.infer<typeof ActorHealthSchema>;

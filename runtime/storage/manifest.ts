@@ -3,8 +3,6 @@
  * worker thread that keeps the stat cache, so a rescan with nothing changed costs a
  * stat per file and the node's event loop never waits on hashing.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SYNCED_SET, type SyncedItem } from './synced-set.js';
 import type { ScanEntry, ScanReply, ScanRequest, SeedRequest } from './scan-worker.js';
@@ -21,14 +19,6 @@ export interface ScanResult {
   readonly manifest: Manifest;
   readonly hashed: number;
   readonly reused: number;
-}
-
-/** Streams one file through md5 (for checks outside a scan). */
-export function md5File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('md5');
-    createReadStream(file).on('error', reject).on('data', (c) => h.update(c)).on('end', () => resolve(h.digest('hex')));
-  });
 }
 
 export class ManifestScanner {

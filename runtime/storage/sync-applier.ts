@@ -151,7 +151,7 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<
 }
 
 /** Flushes the file system holding `dir` (syncfs); false when that could not be done. */
-export function syncFilesystem(dir: string): Promise<boolean> {
+function syncFilesystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
     child.once('error', () => resolve(false));
