@@ -289,7 +289,7 @@ export class SyncApplier {
     return this.received;
   }
 
-  /** Resolves once the work queued so far is done (to resume a paused socket). Never rejects. */
+  /** Resolves once the work queued so far is done, for callers that watch the queue drain. Never rejects. */
   idle(): Promise<void> {
     return this.settle();
   }
