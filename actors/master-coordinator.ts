@@ -1,7 +1,7 @@
 /**
  * MasterCoordinator: admits authenticated workers (one WorkerSession each), settles
- * name clashes, and answers for the cluster's node list. Later it owns the agent
- * registry and answers forwarded requests.
+ * name clashes, answers for the cluster's node list, and relays what must reach
+ * every worker (manifest notices, registry changes and beacons) to their sessions.
  */
 import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
@@ -11,6 +11,8 @@ import type { RejectCode } from '../protocols/errors.js';
 import type { AdmittedWorker, PeerLink } from './ports.js';
 import { workerSessionSpec, type SyncPort, type WorkerSessionMsg } from './worker-session-on-master.js';
 import type { ManifestSnapshot } from './integrity-scanner.js';
+import type { AgentRegistryMsg } from './agent-registry.js';
+import type { RegistryPush } from './groups-broadcaster-on-master.js';
 
 export type AdmitVerdict = { readonly accept: true } | { readonly accept: false; readonly reject: RejectCode; readonly detail: string };
 
@@ -21,7 +23,9 @@ export type MasterCoordinatorMsg =
   | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> }
   | { readonly kind: 'health'; readonly reply: Reply<ClusterHealth> }
   /** From the master's IntegrityScanner: announce the new manifest to every worker at once. */
-  | { readonly kind: 'manifest-changed'; readonly revision: number; readonly digest: string };
+  | { readonly kind: 'manifest-changed'; readonly revision: number; readonly digest: string }
+  /** From the GroupsBroadcaster: registry changes or the beacon, for every worker. */
+  | { readonly kind: 'registry-push'; readonly push: RegistryPush };
 
 interface Session {
   readonly info: NodeInfo;
@@ -41,6 +45,7 @@ export interface MasterCoordinatorDeps {
   readonly cluster: string;
   readonly self: NodeInfo;
   readonly integrity: ActorRef<{ readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> }>;
+  readonly registry: ActorRef<Extract<AgentRegistryMsg, { kind: 'enrol' | 'command' | 'catchup' }>>;
   readonly sync: SyncPort;
   readonly intervals: Intervals;
   readonly log: Logger;
@@ -53,7 +58,7 @@ export interface MasterCoordinatorDeps {
 export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<CoordinatorState, MasterCoordinatorMsg> {
   const open = (ctx: ActorContext<MasterCoordinatorMsg>, sessions: Map<string, Session>, w: AdmittedWorker): void => {
     const ref = ctx.spawn(workerSessionSpec({
-      info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, sync: deps.sync,
+      info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, registry: deps.registry, sync: deps.sync,
     }));
     sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: Date.now() });
   };
@@ -134,6 +139,9 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
           return s;
         case 'manifest-changed':
           for (const session of s.sessions.values()) session.ref.tell({ kind: 'notify', revision: msg.revision, digest: msg.digest });
+          return s;
+        case 'registry-push':
+          for (const session of s.sessions.values()) session.ref.tell(msg.push);
           return s;
       }
     },

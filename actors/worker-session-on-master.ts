@@ -12,13 +12,18 @@ import type { ClusterBody, ClusterFrame, NodeInfo, WorkerHealth } from '../proto
 import { classify, fromEntries, planIsEmpty, planSync, type ManifestEntry, type SyncPlan } from '../protocols/integrity.js';
 import type { ManifestSnapshot } from './integrity-scanner.js';
 import { MAILBOX_HIGH_WATER, type PeerLink } from './ports.js';
+import type { AgentRegistryMsg, CatchUp, RegistrySnapshot } from './agent-registry.js';
+import type { RegistryPush } from './groups-broadcaster-on-master.js';
+import { REGISTRY_BATCH, type EnrolmentOutcome, type RegistryOutcome } from '../protocols/registry.js';
 
 type CoordinatorAsk = { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> } | { readonly kind: 'health'; readonly reply: Reply<ClusterBody<'health'>['health']> };
 type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };
+type RegistryAsk = Extract<AgentRegistryMsg, { kind: 'enrol' | 'command' | 'catchup' }>;
 type CheckFrame = Extract<ClusterFrame, { type: 'integrity-check' }>;
 
 export type WorkerSessionMsg =
   | { readonly kind: 'inbound'; readonly frame: ClusterFrame }
+  | RegistryPush
   | { readonly kind: 'check-keepalive' }
   | { readonly kind: 'notify'; readonly revision: number; readonly digest: string }
   | { readonly kind: 'check-with'; readonly frame: CheckFrame; readonly snapshot: ManifestSnapshot; readonly started: number }
@@ -65,13 +70,29 @@ export interface WorkerSessionDeps {
   readonly log: Logger;
   readonly coordinator: ActorRef<CoordinatorAsk>;
   readonly integrity: ActorRef<ScannerAsk>;
+  readonly registry: ActorRef<RegistryAsk>;
   readonly sync: SyncPort;
+}
+
+/** A full snapshot as the frames that carry it. */
+export function snapshotParts(snapshot: RegistrySnapshot): ClusterBody<'registry-snapshot'>[] {
+  const parts: ClusterBody<'registry-snapshot'>[] = [];
+  const count = Math.max(1, Math.ceil(snapshot.agents.length / REGISTRY_BATCH));
+  for (let part = 0; part < count; part += 1) {
+    parts.push({
+      revision: snapshot.revision, part, groups: part === 0 ? snapshot.groups : [],
+      agents: snapshot.agents.slice(part * REGISTRY_BATCH, (part + 1) * REGISTRY_BATCH), last: part === count - 1,
+    });
+  }
+  return parts;
 }
 
 /** nact accepts only [a-z0-9-$_.+!*'(),] in names; node names may hold more. */
 export function sessionActorName(node: string): string {
   return `worker-session-${node.replace(/[^a-z0-9\-_.+!'()]/gi, (c) => `$${c.charCodeAt(0).toString(16)}`)}`;
 }
+
+type AnsweredType = 'nodes-request' | 'health-request' | 'enrol-request' | 'registry-request' | 'registry-catchup';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const secs = (ms: number): string => (ms / 1000).toFixed(3);
@@ -84,8 +105,22 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
   const checkLog = log.task('Integrity check');
   const syncLog = log.task('Integrity sync');
 
-  const answer = <T extends 'nodes-request' | 'health-request'>(frame: Extract<ClusterFrame, { type: T }>, work: Promise<void>): void => {
+  const answer = <T extends AnsweredType>(frame: Extract<ClusterFrame, { type: T }>, work: Promise<void>): void => {
     work.catch((err: Error) => link.reply(frame, 'error', { code: 'internal', message: err.message }));
+  };
+
+  const sendCatchUp = async (frame: { readonly id: number }, catchUp: CatchUp): Promise<void> => {
+    if (catchUp.kind === 'changes') {
+      link.reply(frame, 'registry-changes', { changes: catchUp.changes });
+      return;
+    }
+    const parts = snapshotParts(catchUp.snapshot);
+    link.reply(frame, 'registry-snapshot-follows', { revision: catchUp.snapshot.revision, parts: parts.length, agents: catchUp.snapshot.agents.length });
+    deps.log.task('Agent-groups send full').info(`Sending ${catchUp.snapshot.agents.length} agents in ${parts.length} parts (revision ${catchUp.snapshot.revision}).`);
+    for (const part of parts) {
+      if (link.closed) return;
+      await link.sendPaced('registry-snapshot', part);
+    }
   };
 
   const startCheck = (ctx: ActorContext<WorkerSessionMsg>, s: State, frame: CheckFrame): State => {
@@ -184,6 +219,18 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
         return { ...s, requests: s.requests + 1 };
       case 'integrity-check':
         return startCheck(ctx, s, frame);
+      case 'enrol-request':
+        answer(frame, deps.registry.ask<EnrolmentOutcome>((reply) => ({ kind: 'enrol', request: frame.body.request, reply }), askMs)
+          .then((outcome) => link.reply(frame, 'enrol-result', { outcome })));
+        return { ...s, requests: s.requests + 1 };
+      case 'registry-request':
+        answer(frame, deps.registry.ask<RegistryOutcome>((reply) => ({ kind: 'command', command: frame.body.command, reply }), askMs)
+          .then((outcome) => link.reply(frame, 'registry-result', { outcome })));
+        return { ...s, requests: s.requests + 1 };
+      case 'registry-catchup':
+        answer(frame, deps.registry.ask<CatchUp>((reply) => ({ kind: 'catchup', since: frame.body.since, full: frame.body.full, reply }), askMs)
+          .then((catchUp) => sendCatchUp(frame, catchUp)));
+        return { ...s, requests: s.requests + 1 };
       case 'sync-start':
         return onSyncStart(ctx, s, frame.body);
       case 'sync-applied':
@@ -222,6 +269,12 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
         }
         case 'notify':
           if (!link.closed) link.send('integrity-notice', { revision: msg.revision, digest: msg.digest });
+          return s;
+        case 'push-registry':
+          if (!link.closed) link.send('registry-changes', { changes: [...msg.changes] });
+          return s;
+        case 'push-beacon':
+          if (!link.closed) link.send('registry-beacon', { revision: msg.beacon.revision, checksum: msg.beacon.checksum });
           return s;
         case 'check-with':
           return checkWith(ctx, s, msg);

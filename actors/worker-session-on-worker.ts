@@ -9,6 +9,8 @@ import type { Intervals } from '../runtime/config/types.js';
 import type { ClusterBody, ClusterFrame, ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import { toEntries } from '../protocols/integrity.js';
 import type { IntegrityScannerMsg, ManifestSnapshot } from './integrity-scanner.js';
+import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
+import type { RegistryFrame, ReplicaMsg } from './groups-broadcaster-on-worker.js';
 import { MAILBOX_HIGH_WATER, type PeerLink } from './ports.js';
 
 export interface MasterConnection {
@@ -72,6 +74,10 @@ export type MasterSessionMsg =
   | { readonly kind: 'keepalive-failed'; readonly error: Error }
   | { readonly kind: 'inbound'; readonly frame: ClusterFrame }
   | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> }
+  /** An agent enrolling here: the master decides. */
+  | { readonly kind: 'enrol'; readonly request: ForwardedEnrolment; readonly reply: Reply<EnrolmentOutcome> }
+  /** manage_agents / agent_groups / cluster_control -a run on this worker. */
+  | { readonly kind: 'registry'; readonly command: RegistryCommand; readonly reply: Reply<RegistryOutcome> }
   | { readonly kind: 'status'; readonly reply: Reply<MasterLinkStatus> };
 
 type Phase = 'connecting' | 'connected' | 'waiting';
@@ -103,6 +109,8 @@ export interface MasterSessionDeps {
   /** The link the transport holds open now, if any: the source of truth on restart. */
   readonly current: () => MasterConnection | null;
   readonly scanner: ActorRef<IntegrityScannerMsg>;
+  /** The registry replica (GroupsBroadcaster): it gets the link and the registry frames. */
+  readonly replica: ActorRef<Extract<ReplicaMsg, { kind: 'link-up' | 'link-down' | 'frame' }>>;
   /** Validates a plan (every path) and prepares to write it; rejects if the plan is refused. */
   readonly beginApply: (plan: PlanFrame) => Promise<ActiveApply>;
   /** Rules, decoders, lists or SCA policies changed: event processing reloads. */
@@ -120,6 +128,8 @@ const secs = (ms: number): string => (ms / 1000).toFixed(3);
 export function retryDelaySeconds(connectionRetry: number, failures: number): number {
   return Math.min(connectionRetry, FIRST_RETRY_SECONDS * 2 ** Math.max(0, failures - 1));
 }
+
+type ForwardedType = 'health-request' | 'nodes-request' | 'enrol-request' | 'registry-request';
 
 /** Wazuh's error text for a request that needs the master while it is unreachable. */
 export const NOT_CONNECTED = 'Error 3023 - Worker node is not connected to master';
@@ -142,8 +152,9 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     link.attach((frame) => ctx.self.tell({ kind: 'inbound', frame }), busy(ctx.self));
     link.onClose((reason) => ctx.self.tell({ kind: 'link-lost', link, reason }));
     const keepaliveTimer = ctx.every(intervals.worker.keep_alive * 1000, { kind: 'keepalive-tick' });
-    // After a (re)connection the tree is verified against the master at once.
+    // After a (re)connection the tree is verified against the master at once, and the registry catches up.
     ctx.self.tell({ kind: 'check', reason: 'connected' });
+    deps.replica.tell({ kind: 'link-up', link });
     return { ...s, phase: 'connected', conn, keepaliveTimer, failedKeepalives: 0, lastError: null, failures: 0, sync: null };
   };
 
@@ -159,6 +170,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   const waitAndRetry = (ctx: ActorContext<MasterSessionMsg>, prev: State, error: string, say: (delay: string) => void): State => {
     const s = dropSync(prev, error);
     s.keepaliveTimer?.cancel();
+    if (s.conn) deps.replica.tell({ kind: 'link-down' });
     const failures = s.failures + 1;
     const delay = retryDelaySeconds(intervals.worker.connection_retry, failures);
     say(`${Number(delay.toFixed(3))}`);
@@ -167,13 +179,13 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   };
 
   /** Asks the master on behalf of a local request; fails at once while there is no link. */
-  const forward = <T>(s: State, reply: Reply<T>, type: 'health-request' | 'nodes-request', pick: (f: ClusterFrame) => T | undefined): State => {
+  const forward = <T, K extends ForwardedType>(s: State, reply: Reply<T>, type: K, body: ClusterBody<K>, pick: (f: ClusterFrame) => T | undefined): State => {
     const link = s.conn?.link;
     if (s.phase !== 'connected' || !link) {
       reply.fail(NOT_CONNECTED);
       return s;
     }
-    link.request(type, {}).then((f) => {
+    link.request(type, body).then((f) => {
       const value = pick(f);
       if (value === undefined) reply.fail(`unexpected '${f.type}' reply`);
       else reply.ok(value);
@@ -197,6 +209,11 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
         return s;
       case 'sync-data':
         return onChunk(s, frame.body);
+      case 'registry-changes':
+      case 'registry-beacon':
+      case 'registry-snapshot':
+        deps.replica.tell({ kind: 'frame', frame: frame as RegistryFrame });
+        return s;
       case 'sync-end':
         return onSyncEnd(ctx, s, frame.body);
       default:
@@ -390,9 +407,13 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
         case 'apply-failed':
           return onApplyFailed(s, msg.syncId, msg.error, false);
         case 'health':
-          return forward(s, msg.reply, 'health-request', (f) => (f.type === 'health' ? f.body.health : undefined));
+          return forward(s, msg.reply, 'health-request', {}, (f) => (f.type === 'health' ? f.body.health : undefined));
         case 'list-nodes':
-          return forward(s, msg.reply, 'nodes-request', (f) => (f.type === 'nodes' ? f.body.nodes : undefined));
+          return forward(s, msg.reply, 'nodes-request', {}, (f) => (f.type === 'nodes' ? f.body.nodes : undefined));
+        case 'enrol':
+          return forward(s, msg.reply, 'enrol-request', { request: msg.request }, (f) => (f.type === 'enrol-result' ? f.body.outcome : undefined));
+        case 'registry':
+          return forward(s, msg.reply, 'registry-request', { command: msg.command }, (f) => (f.type === 'registry-result' ? f.body.outcome : undefined));
         case 'status':
           msg.reply.ok({
             connected: s.phase === 'connected', master: s.conn?.master ?? null, lastKeepalive: s.lastKeepalive, lastError: s.lastError,

@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { catalogue, type FrameOf, type BodyOf, type MessageType } from './envelope.js';
 import { REJECT_CODES } from './errors.js';
 import { ManifestEntrySchema } from './integrity.js';
+import {
+  EnrolmentOutcomeSchema, ForwardedEnrolmentSchema, RegistryBeaconBody, RegistryChangesBody, RegistryCommandSchema,
+  RegistryOutcomeSchema, RegistrySnapshotBody,
+} from './registry.js';
 
 /** Names as Wazuh's config accepts them: no spaces, bounded length. */
 const Name = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
@@ -108,6 +112,21 @@ export const ClusterBodies = {
     syncId: SyncId, ok: z.boolean(), created: Count, updated: Count, deleted: Count, ms: z.number().nonnegative(), error: Text(4096).optional(),
   }),
   bye: z.strictObject({ reason: Text(1024) }),
+  // The agent registry. The master pushes every committed change in revision order and a
+  // periodic beacon; a worker that finds a gap or a checksum mismatch asks to catch up.
+  'registry-changes': RegistryChangesBody,
+  'registry-beacon': RegistryBeaconBody,
+  /** Worker → master: changes after `since`, or a full snapshot when `full` (or when the log no longer reaches back). */
+  'registry-catchup': z.strictObject({ since: Count, full: z.boolean() }),
+  /** Reply to a catch-up that needs a snapshot: `parts` registry-snapshot frames follow. */
+  'registry-snapshot-follows': z.strictObject({ revision: Count, parts: Count, agents: Count }),
+  'registry-snapshot': RegistrySnapshotBody,
+  /** An agent enrolled through a worker; the master decides and answers `enrol-result`. */
+  'enrol-request': z.strictObject({ request: ForwardedEnrolmentSchema }),
+  'enrol-result': z.strictObject({ outcome: EnrolmentOutcomeSchema }),
+  /** manage_agents, agent_groups and cluster_control -a run on a worker: executed by the master. */
+  'registry-request': z.strictObject({ command: RegistryCommandSchema }),
+  'registry-result': z.strictObject({ outcome: RegistryOutcomeSchema }),
 } as const;
 
 export type ClusterBodies = typeof ClusterBodies;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { catalogue, type FrameOf, type BodyOf, type MessageType } from './envelope.js';
 import { ClusterHealthSchema, NodeInfoSchema } from './cluster-messages.js';
 import { NodeStatusSchema } from './node-status.js';
+import { RegistryCommandSchema, RegistryOutcomeSchema } from './registry.js';
 
 const SummaryValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -28,12 +29,15 @@ export const ControlBodies = {
   'get-health': z.strictObject({}),
   /** Test-only: refused unless cluster.json sets fault_injection. */
   'crash-actor': z.strictObject({ path: z.string().min(1).max(512) }),
+  /** manage_agents, agent_groups, cluster_control -a: run by the master's registry. */
+  'registry': z.strictObject({ command: RegistryCommandSchema }),
   // Replies
   'nodes': z.strictObject({ nodes: z.array(NodeInfoSchema) }),
   'actors': z.strictObject({ node: z.string(), actors: z.array(ActorFiguresSchema) }),
   'status': z.strictObject({ status: NodeStatusSchema }),
   'health': z.strictObject({ health: ClusterHealthSchema }),
   'done': z.strictObject({ detail: z.string() }),
+  'registry-result': z.strictObject({ outcome: RegistryOutcomeSchema }),
   'error': z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }),
 } as const;
 
@@ -42,4 +46,5 @@ export type ControlType = MessageType<ControlBodies>;
 export type ControlBody<T extends ControlType> = BodyOf<ControlBodies, T>;
 export type ControlFrame = FrameOf<ControlBodies>;
 export const ControlCatalogue = catalogue('control', ControlBodies);
-export const CONTROL_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Agent lists of large fleets travel in one answer. */
+export const CONTROL_MAX_FRAME_BYTES = 64 * 1024 * 1024;

@@ -20,7 +20,18 @@ import { masterSessionSpec, type MasterLinkStatus, type MasterSessionMsg } from 
 import { integrityScannerSpec, type IntegrityScannerMsg, type ManifestSnapshot } from '../actors/integrity-scanner.js';
 import type { SyncPort } from '../actors/worker-session-on-master.js';
 import { agentInfoIngestSpec } from '../actors/agent-info-ingest.js';
-import { groupsBroadcasterSpec } from '../actors/groups-broadcaster.js';
+import { agentRegistrySpec, type AgentRegistryMsg } from '../actors/agent-registry.js';
+import { groupsBroadcasterOnMasterSpec, type GroupsBroadcasterMsg } from '../actors/groups-broadcaster-on-master.js';
+import { groupsBroadcasterOnWorkerSpec, type ReplicaMsg } from '../actors/groups-broadcaster-on-worker.js';
+import { RegistryDb } from './storage/registry-db.js';
+import { registryFiles } from './storage/registry-files.js';
+import { prepareRegistry } from './storage/registry-restore.js';
+import { startEnrolmentService } from './agents/enrolment-service.js';
+import type { EnrolmentServer } from './agents/enrolment-server.js';
+import { newAgentKey } from '../protocols/agent-keys.js';
+import type { EnrolmentOutcome, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
+import os from 'node:os';
+import path from 'node:path';
 import type { ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import type { ControlFrame } from '../protocols/control-messages.js';
 import type { NodeStatus } from '../protocols/node-status.js';
@@ -35,8 +46,8 @@ export interface RunningNode {
 }
 
 type Role =
-  | { readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer }
-  | { readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient };
+  | { readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer; readonly registry: ActorRef<AgentRegistryMsg> }
+  | { readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient; readonly replica: ActorRef<ReplicaMsg> };
 
 /** What the role-specific parts share. */
 interface NodeParts {
@@ -46,6 +57,8 @@ interface NodeParts {
   readonly askMs: number;
   readonly integrity: ActorRef<IntegrityScannerMsg>;
   readonly events: NodeEvents;
+  /** queue/db/global.db: the registry on the master, its replica on a worker. */
+  readonly registryDb: RegistryDb;
 }
 
 export function nodeTag(config: NodeConfig): string {
@@ -84,11 +97,14 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
     ...(isMaster ? { onChanged: (m: ManifestSnapshot) => coordinator?.tell({ kind: 'manifest-changed', revision: m.revision, digest: m.digest }) } : {}),
   }));
   system.spawn(agentInfoIngestSpec());
-  system.spawn(groupsBroadcasterSpec());
-  const parts: NodeParts = { config, system, log, askMs, integrity, events };
+  const registryDb = RegistryDb.open(path.join(config.home, 'queue', 'db', 'global.db'), isMaster ? 'master' : 'replica');
+  const parts: NodeParts = { config, system, log, askMs, integrity, events, registryDb };
 
   // The control socket comes first: it also tells us whether another node already runs in this home.
+  // Requests are answered once every service is up.
   let role: Role | undefined;
+  let started: Role | undefined;
+  let enrolment: EnrolmentServer | null = null;
   const control = new ControlServer(controlSocketPath(config.home), async (req) => {
     if (!role) return { type: 'error', body: { code: 'starting', message: 'the node is still starting' } };
     return answerControl(req, parts, role);
@@ -98,19 +114,27 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
     if (isMaster) {
       const master = await startMaster(parts);
       coordinator = master.coordinator;
-      role = master;
+      started = master;
     } else {
-      role = await startWorker(parts);
+      started = await startWorker(parts);
     }
-    watcher = await watchSyncedSet(config.home, SYNCED_SET, () => integrity.tell({ kind: 'rescan', reason: 'watch' }), {
+    const master = started.type === 'master' ? started : null;
+    watcher = await watchSyncedSet(config.home, SYNCED_SET, (paths) => {
+      integrity.tell({ kind: 'rescan', reason: 'watch' });
+      if (master && paths.some(isSharedSource)) master.registry.tell({ kind: 'shared-changed' });
+    }, {
       debounceMs: WATCH_DEBOUNCE_MS,
       onError: (err) => log.task('Local integrity').warning(`File watch error: ${err.message}; the periodic scan still runs.`),
     });
+    if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, enrolmentPorts(parts, started), log);
+    role = started;
   } catch (err) {
+    await enrolment?.stop();
     await control.stop();
-    if (role) await stopRole(role);
+    if (started) await stopRole(started);
     system.stop();
     await manifests.close();
+    registryDb.close();
     throw err;
   }
   const running: Role = role;
@@ -141,12 +165,34 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       log.info(`Stopping: ${reason}`);
       clearInterval(heartbeat);
       await watcher?.close();
+      await enrolment?.stop();
       await control.stop();
       await stopRole(running);
       system.stop();
       await manifests.close();
+      registryDb.close();
       await bus?.close();
     },
+  };
+}
+
+/** A group's own files changed (not the merged.mg built from them): merged.mg is rebuilt. */
+const isSharedSource = (p: string): boolean => p.startsWith('etc/shared/') && !path.basename(p).startsWith('merged.mg');
+
+/** How long a worker holds an enrolled agent's answer for the key to reach its own registry. */
+const KEY_ARRIVAL_WAIT_MS = 2000;
+
+function enrolmentPorts(parts: NodeParts, role: Role): Parameters<typeof startEnrolmentService>[1] {
+  const { askMs } = parts;
+  if (role.type === 'master') {
+    return {
+      decide: (request) => role.registry.ask<EnrolmentOutcome>((reply) => ({ kind: 'enrol', request, reply }), askMs),
+      holds: () => Promise.resolve(true),
+    };
+  }
+  return {
+    decide: (request) => role.session.ask<EnrolmentOutcome>((reply) => ({ kind: 'enrol', request, reply }), askMs),
+    holds: (revision) => role.replica.ask<boolean>((reply) => ({ kind: 'wait-for', revision, timeoutMs: KEY_ARRIVAL_WAIT_MS, reply }), KEY_ARRIVAL_WAIT_MS + askMs),
   };
 }
 
@@ -197,13 +243,28 @@ async function startMaster(parts: NodeParts): Promise<Extract<Role, { type: 'mas
     },
     onClosed: (worker, link, reason) => coordinator?.tell({ kind: 'link-closed', name: worker.name, link, reason }),
   });
+  await prepareRegistry(config.home, parts.registryDb, log.task('Agent registry'));
+  let broadcaster: ActorRef<GroupsBroadcasterMsg> | undefined;
+  const registry = system.spawn(agentRegistrySpec({
+    store: parts.registryDb,
+    files: registryFiles(config.home),
+    log,
+    force: config.agents.auth.force,
+    managerName: os.hostname(),
+    newKey: newAgentKey,
+    onCommitted: (changes) => broadcaster?.tell({ kind: 'committed', changes }),
+  }));
+  broadcaster = system.spawn(groupsBroadcasterOnMasterSpec({
+    log, beaconSeconds: intervals.master.sync_agent_groups, askMs, registry,
+    fanOut: (push) => coordinator?.tell({ kind: 'registry-push', push }),
+  }));
   coordinator = system.spawn(masterCoordinatorSpec({
-    cluster: cluster.name, self, intervals, log, integrity: parts.integrity, sync: syncPort(config),
+    cluster: cluster.name, self, intervals, log, integrity: parts.integrity, registry, sync: syncPort(config),
     openLinks: () => server.openLinks(),
     probeTimeoutMs: Math.min(askMs, 5000),
   }));
   await server.start();
-  return { type: 'master', coordinator, server };
+  return { type: 'master', coordinator, server, registry };
 }
 
 async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'worker' }>> {
@@ -222,15 +283,18 @@ async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'wor
     requestTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
     log: log.tagged(`Worker ${cluster.nodeName}`),
   });
+  const replica = system.spawn(groupsBroadcasterOnWorkerSpec({
+    store: parts.registryDb, log: log.tagged(`Worker ${cluster.nodeName}`), requestTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
+  }));
   const session = system.spawn(masterSessionSpec({
-    nodeName: cluster.nodeName, intervals, log,
+    nodeName: cluster.nodeName, intervals, log, replica,
     connect: () => client.connect(),
     current: () => client.current(),
     scanner: parts.integrity,
     beginApply: (plan) => SyncApplier.begin(config.home, plan, { maxFileBytes: intervals.communication.max_zip_size }),
     onRulesetChanged: (paths) => events.emit('ruleset-changed', paths),
   }));
-  return { type: 'worker', session, client };
+  return { type: 'worker', session, client, replica };
 }
 
 const isWildcard = (addr: string): boolean => addr === '0.0.0.0' || addr === '::';
@@ -281,6 +345,12 @@ async function nodeStatus(parts: NodeParts, role: Role): Promise<NodeStatus> {
   };
 }
 
+function registryCommand(role: Role, command: RegistryCommand, askMs: number): Promise<RegistryOutcome> {
+  return role.type === 'master'
+    ? role.registry.ask<RegistryOutcome>((reply) => ({ kind: 'command', command, reply }), askMs)
+    : role.session.ask<RegistryOutcome>((reply) => ({ kind: 'registry', command, reply }), askMs);
+}
+
 async function answerControl(req: ControlFrame, parts: NodeParts, role: Role): Promise<ControlAnswer> {
   const { config, system, askMs } = parts;
   switch (req.type) {
@@ -292,6 +362,8 @@ async function answerControl(req: ControlFrame, parts: NodeParts, role: Role): P
       return { type: 'actors', body: { node: config.cluster.nodeName, actors: system.figures().map((f) => ({ ...f, summary: { ...f.summary } })) } };
     case 'get-status':
       return { type: 'status', body: { status: await nodeStatus(parts, role) } };
+    case 'registry':
+      return { type: 'registry-result', body: { outcome: await registryCommand(role, req.body.command, askMs) } };
     case 'crash-actor':
       if (!config.faultInjection) return { type: 'error', body: { code: 'forbidden', message: 'fault injection is disabled on this node (set "fault_injection": true in etc/cluster.json)' } };
       return system.injectFault(req.body.path)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * cluster_control: what Wazuh operators run to see the cluster. `-l` lists the
- * nodes, `-i [more]` shows each worker's last synchronizations (a worker asks its
- * master); `--json` prints Wazuh's API envelope.
+ * nodes, `-a` the agents with their status and node, `-i [more]` each worker's last
+ * synchronizations (a worker asks its master); `--json` prints Wazuh's API envelope.
  */
 import path from 'node:path';
 import yargs from 'yargs';
@@ -10,18 +10,26 @@ import { hideBin } from 'yargs/helpers';
 import { controlRequest } from '../runtime/control/control-client.js';
 import type { ClusterHealth, WorkerHealth } from '../protocols/cluster-messages.js';
 import { apiEnvelope, fail, formatTable, printJson } from './lib/output.js';
+import { registryRequest } from './lib/registry-client.js';
+import { formatAgentId, type AgentSummary } from '../protocols/registry.js';
+import { MANAGER_VERSION } from '../protocols/enrolment.js';
+
+const AGENT_STATUSES = ['active', 'disconnected', 'pending', 'never_connected'] as const;
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('cluster_control')
-  .usage('$0 --home DIR (-l | -i [more]) [-fn NODE ...] [--json]')
+  .usage('$0 --home DIR (-l | -a [-fs STATUS ...] | -i [more]) [-fn NODE ...] [--json]')
   // Wazuh's multi-letter single-dash flags (-fn) must not split into -f -n.
   .parserConfiguration({ 'short-option-groups': false })
   .option('home', { type: 'string', default: '/var/ossec', describe: 'Node home folder' })
   .option('l', { alias: 'list-nodes', type: 'boolean', describe: 'List the connected nodes' })
+  .option('a', { alias: 'list-agents', type: 'boolean', describe: 'List the agents with their status and node' })
+  .option('fs', { alias: 'filter-agent-status', type: 'string', array: true, choices: AGENT_STATUSES, describe: 'With -a: only agents in these states' })
   .option('i', { alias: 'health', type: 'string', describe: 'Synchronization status of the workers (-i more: extended)' })
   .option('fn', { alias: 'filter-node', type: 'string', array: true, describe: 'Only these node names' })
   .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
-  .conflicts('l', 'i')
+  .conflicts('l', ['i', 'a'])
+  .conflicts('a', 'i')
   .strict()
   .fail((msg, err, y) => {
     process.stderr.write(`ERROR: ${msg ?? err?.message}\n\n${y.help()}\n`);
@@ -29,8 +37,12 @@ const argv = await yargs(hideBin(process.argv))
   })
   .parseAsync();
 
-if (!argv.l && argv.i === undefined) {
-  process.stderr.write('ERROR: Wrong arguments: choose an action (-l or -i).\n');
+if (!argv.l && !argv.a && argv.i === undefined) {
+  process.stderr.write('ERROR: Wrong arguments: choose an action (-l, -a or -i).\n');
+  process.exit(2);
+}
+if (argv.fs !== undefined && !argv.a) {
+  process.stderr.write('ERROR: Wrong arguments: -fs goes with -a.\n');
   process.exit(2);
 }
 if (argv.i !== undefined && argv.i !== '' && argv.i !== 'more') {
@@ -58,6 +70,32 @@ async function listNodes(): Promise<void> {
   } else {
     process.stdout.write(`${formatTable(['Name', 'Type', 'Version', 'Address'], nodes.map((n) => [n.name, n.type, n.version, n.address]))}\n`);
   }
+}
+
+async function listAgents(): Promise<void> {
+  const nodes = await controlRequest(home, 'list-nodes', {});
+  if (nodes.type !== 'nodes') fail(nodes.type === 'error' ? nodes.body.message : `unexpected answer '${nodes.type}'`);
+  const master = nodes.body.nodes[0];
+  const result = await registryRequest(home, { op: 'list-agents' });
+  if (result.kind !== 'agents') fail(`unexpected answer '${result.kind}'`);
+  const keepNode = checkFilter(nodes.body.nodes.map((n) => n.name));
+  const statuses: readonly string[] = argv.fs ?? AGENT_STATUSES;
+  // Agent 000 is the manager itself, always active on the master.
+  const manager: AgentSummary | null = master ? {
+    id: 0, name: master.name, ip: '127.0.0.1', registeredAt: 0, groups: [], status: 'active', node: master.name, version: `Wazuh ${MANAGER_VERSION}`, lastKeepalive: null,
+  } : null;
+  const agents = [...(manager ? [manager] : []), ...result.agents]
+    .filter((a) => statuses.includes(a.status) && (argv.fn === undefined || (a.node !== null && keepNode(a.node))));
+  const unknown = (v: string | null): string => v ?? 'unknown';
+  if (argv.json) {
+    printJson(apiEnvelope(agents.map((a) => ({
+      id: formatAgentId(a.id), name: a.name, ip: a.ip, status: a.status, version: unknown(a.version), node_name: unknown(a.node),
+      group: a.groups, lastKeepAlive: a.lastKeepalive === null ? null : new Date(a.lastKeepalive).toISOString(),
+    })), 'All selected agents information was returned'));
+    return;
+  }
+  const rows = agents.map((a) => [formatAgentId(a.id), a.name, a.ip, a.status, unknown(a.version), unknown(a.node)]);
+  process.stdout.write(`${formatTable(['ID', 'Name', 'IP', 'Status', 'Version', 'Node name'], rows)}\n`);
 }
 
 const orNa = (v: string | null | undefined): string => v ?? 'n/a';
@@ -114,7 +152,7 @@ async function health(): Promise<void> {
 }
 
 try {
-  await (argv.l ? listNodes() : health());
+  await (argv.l ? listNodes() : argv.a ? listAgents() : health());
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));
 }

@@ -23,6 +23,7 @@ export async function loadNodeConfig(home: string): Promise<ConfigLoadResult> {
     home: absoluteHome,
     ossecConfPath,
     cluster: ossec.cluster.config,
+    agents: ossec.agents,
     intervals: clusterJson.value.intervals,
     faultInjection: clusterJson.value.faultInjection,
   };

@@ -2,14 +2,16 @@
  * Reads ossec.conf the way Wazuh 4.14 does for the cluster: every `<ossec_config>`
  * root is read, sections that are not ours are ignored, and each section we use is
  * compiled by its own function from the list of its blocks (later blocks override
- * earlier ones, element by element). Only `<cluster>` is compiled for now.
+ * earlier ones, element by element): `<cluster>`, and `<auth>`/`<remote>` for the
+ * agent-facing services.
  */
 import fs from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { CLUSTER_DEFAULTS } from './defaults.js';
 import { parseRedisUrl, RedisUrlError } from '../redis/redis-url.js';
-import type { ClusterConfig, ConfigIssue, NodeType } from './types.js';
+import type { AgentServices, ClusterConfig, ConfigIssue, NodeType } from './types.js';
+import { compileAgentServices, DEFAULT_AGENT_SERVICES } from './ossec-agent-services.js';
 
 export type ClusterSection =
   | { readonly kind: 'enabled'; readonly config: ClusterConfig }
@@ -18,6 +20,7 @@ export type ClusterSection =
 export interface OssecConf {
   /** Null when `errors` is not empty. */
   readonly cluster: ClusterSection | null;
+  readonly agents: AgentServices;
   readonly errors: readonly ConfigIssue[];
   readonly warnings: readonly ConfigIssue[];
 }
@@ -28,7 +31,7 @@ interface Position {
   readonly line?: number;
 }
 
-interface XmlElement extends Position {
+export interface XmlElement extends Position {
   readonly name: string;
   readonly line: number;
   /** Direct text content, trimmed; text split by comments is joined. */
@@ -36,7 +39,7 @@ interface XmlElement extends Position {
   readonly children: readonly XmlElement[];
 }
 
-class Issues {
+export class Issues {
   readonly errors: ConfigIssue[] = [];
   readonly warnings: ConfigIssue[] = [];
 
@@ -64,9 +67,11 @@ export function compileOssecConf(text: string, file: string): OssecConf {
   const issues = new Issues(file);
   const roots = parseXml(text, issues);
   const cluster = roots === null ? null : compileCluster(sections(roots, 'cluster'), issues);
+  const agents = compileAgentServices(roots === null ? [] : sections(roots, 'auth'), roots === null ? [] : sections(roots, 'remote'), issues);
   const byLine = (a: ConfigIssue, b: ConfigIssue): number => (a.line ?? 0) - (b.line ?? 0);
   return {
     cluster: issues.errors.length > 0 ? null : cluster,
+    agents,
     errors: issues.errors.sort(byLine),
     warnings: issues.warnings.sort(byLine),
   };
@@ -79,7 +84,7 @@ export async function readOssecConf(file: string): Promise<OssecConf> {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     const message = `Error reading cluster configuration: ${err instanceof Error ? err.message : String(err)}`;
-    return { cluster: null, errors: [{ file, element: '', message }], warnings: [] };
+    return { cluster: null, agents: DEFAULT_AGENT_SERVICES, errors: [{ file, element: '', message }], warnings: [] };
   }
   return compileOssecConf(text, file);
 }
@@ -174,13 +179,13 @@ function sections(roots: readonly XmlElement[], name: string): XmlElement[] {
   return roots.filter((r) => r.name === ROOT).flatMap((r) => r.children.filter((c) => c.name === name));
 }
 
-function invalidElement(name: string, allowed: readonly string[]): string {
+export function invalidElement(name: string, allowed: readonly string[]): string {
   const hint =
     allowed.length > 0 ? `Allowed elements: ${allowed.join(', ')}` : 'This element takes a value, not elements';
   return `Invalid element in the configuration: '${name}'. ${hint}`;
 }
 
-function rejectChildren(el: XmlElement, issues: Issues): void {
+export function rejectChildren(el: XmlElement, issues: Issues): void {
   for (const child of el.children) issues.error(child, invalidElement(child.name, []));
 }
 

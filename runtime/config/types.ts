@@ -61,6 +61,7 @@ export interface NodeConfig {
   readonly ossecConfPath: string;
   readonly cluster: ClusterConfig;
   readonly intervals: Intervals;
+  readonly agents: AgentServices;
   /** cluster.json `fault_injection`: enables the test-only control commands (crash an actor). */
   readonly faultInjection: boolean;
 }
@@ -79,3 +80,24 @@ export type ConfigLoadResult =
   | { readonly kind: 'enabled'; readonly config: NodeConfig; readonly warnings: readonly ConfigIssue[] }
   | { readonly kind: 'disabled'; readonly reason: 'absent' | 'disabled'; readonly warnings: readonly ConfigIssue[] }
   | { readonly kind: 'invalid'; readonly errors: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
+
+/** `<auth>`: the enrolment service (wazuh-authd), and `<remote>`'s address for agent services. */
+export interface AgentServices {
+  readonly auth: {
+    /** `<auth><disabled>yes` turns the enrolment service off on this node. */
+    readonly disabled: boolean;
+    readonly port: number;
+    readonly usePassword: boolean;
+    /** Store the connection's source address when the agent sends no IP. */
+    readonly useSourceIp: boolean;
+    /** Replacement of an existing agent with the same name or IP (Wazuh's `<force>`). */
+    readonly force: {
+      readonly enabled: boolean;
+      readonly keyMismatch: boolean;
+      readonly disconnectedTimeSeconds: number;
+      readonly afterRegistrationTimeSeconds: number;
+    };
+  };
+  /** `<remote><local_ip>`: where agent services listen; null = every address. */
+  readonly localIp: string | null;
+}

@@ -21,11 +21,19 @@ export interface WatchOptions {
   readonly onError: (err: Error) => void;
 }
 
-export async function watchSyncedSet(home: string, items: readonly SyncedItem[], onChange: () => void, opts: WatchOptions): Promise<SyncedSetWatcher> {
+/** `onChange` gets the paths (relative to home, '/'-separated) that changed during the quiet time. */
+export async function watchSyncedSet(home: string, items: readonly SyncedItem[], onChange: (paths: readonly string[]) => void, opts: WatchOptions): Promise<SyncedSetWatcher> {
   let timer: NodeJS.Timeout | undefined;
-  const changed = (): void => {
+  let pending = new Set<string>();
+  const report = (): void => {
+    const paths = [...pending];
+    pending = new Set();
+    onChange(paths);
+  };
+  const changed = (p: string): void => {
+    pending.add(path.relative(home, p).split(path.sep).join('/'));
     clearTimeout(timer);
-    timer = setTimeout(onChange, opts.debounceMs);
+    timer = setTimeout(report, opts.debounceMs);
   };
   const watchers: FSWatcher[] = [];
   const ready: Promise<void>[] = [];

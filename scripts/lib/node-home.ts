@@ -14,6 +14,12 @@ export interface NodeHomeSpec {
   readonly bindAddr: string;
   readonly masterAddress: string;
   readonly redisUrl?: string;
+  /** `<auth><port>`: the enrolment port (default 1515). */
+  readonly authPort?: number;
+  /** `<remote><local_ip>`: where agent services listen (so several nodes can share a machine). */
+  readonly localIp?: string;
+  /** Written to etc/authd.pass, with `<use_password>yes`, when given. */
+  readonly authPassword?: string;
   /** Written to etc/cluster.json when given. */
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -22,6 +28,15 @@ const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, 
 
 export function renderOssecConf(spec: NodeHomeSpec): string {
   const redis = spec.redisUrl ? `\n    <redis_url>${escapeXml(spec.redisUrl)}</redis_url>` : '';
+  const password = spec.authPassword === undefined ? '' : '\n    <use_password>yes</use_password>';
+  const auth = spec.authPort === undefined && !password ? '' : `
+  <auth>${spec.authPort === undefined ? '' : `\n    <port>${spec.authPort}</port>`}${password}
+  </auth>`;
+  const remote = spec.localIp === undefined ? '' : `
+  <remote>
+    <connection>secure</connection>
+    <local_ip>${escapeXml(spec.localIp)}</local_ip>
+  </remote>`;
   return `<!-- clusterd node ${escapeXml(spec.nodeName)} -->
 <ossec_config>
   <cluster>
@@ -36,7 +51,7 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
     </nodes>
     <hidden>no</hidden>
     <disabled>no</disabled>${redis}
-  </cluster>
+  </cluster>${auth}${remote}
 </ossec_config>
 `;
 }
@@ -46,5 +61,6 @@ export async function writeNodeHome(home: string, spec: NodeHomeSpec): Promise<v
     await fs.mkdir(path.join(home, dir), { recursive: true });
   }
   await fs.writeFile(path.join(home, 'etc', 'ossec.conf'), renderOssecConf(spec), { mode: 0o640 });
+  if (spec.authPassword !== undefined) await fs.writeFile(path.join(home, 'etc', 'authd.pass'), `${spec.authPassword}\n`, { mode: 0o640 });
   if (spec.clusterJson) await fs.writeFile(path.join(home, 'etc', 'cluster.json'), `${JSON.stringify(spec.clusterJson, null, 2)}\n`);
 }

@@ -59,7 +59,8 @@ export class NodeProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
 
-  constructor(readonly home: string, readonly name: string) {}
+  /** `authPort`: where this node's enrolment service listens (on 127.0.0.1). */
+  constructor(readonly home: string, readonly name: string, readonly authPort = 0) {}
 
   get logFile(): string {
     return path.join(this.home, 'logs', 'cluster.log');
@@ -146,11 +147,12 @@ export async function makeCluster(prefix: string, opts: TestClusterOptions): Pro
   const nodes: NodeProcess[] = [];
   const addNode = async (name: string, type: 'master' | 'worker', overrides: Partial<NodeHomeSpec> = {}): Promise<NodeProcess> => {
     const home = path.join(root, name);
+    const authPort = overrides.authPort ?? await freePort();
     await writeNodeHome(home, {
       cluster: 'wazuh', nodeName: name, nodeType: type, key, port, bindAddr: '127.0.0.1', masterAddress: '127.0.0.1',
-      clusterJson, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), ...overrides,
+      authPort, localIp: '127.0.0.1', clusterJson, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), ...overrides,
     });
-    const node = new NodeProcess(home, name);
+    const node = new NodeProcess(home, name, authPort);
     nodes.push(node);
     return node;
   };

@@ -1,0 +1,61 @@
+/**
+ * The enrolment service of a node (Wazuh's authd on `<auth><port>`, TLS): its
+ * certificate (etc/sslmanager.cert/.key, created on first start as Wazuh's installer
+ * does), its password (etc/authd.pass when `<use_password>yes`), and the listener.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { NodeConfig } from '../config/types.js';
+import type { Logger } from '../logger.js';
+import type { EnrolmentOutcome, ForwardedEnrolment } from '../../protocols/registry.js';
+import { ensureManagerCertificate } from './manager-certificate.js';
+import { EnrolmentServer } from './enrolment-server.js';
+import { enrolmentHandler } from './enrolment-handler.js';
+
+export interface EnrolmentServiceDeps {
+  readonly decide: (request: ForwardedEnrolment) => Promise<EnrolmentOutcome>;
+  readonly holds: (revision: number) => Promise<boolean>;
+}
+
+/** A client gets this long to finish TLS, and then to send its line. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_CONNECTIONS = 1024;
+
+export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentServiceDeps, logger: Logger): Promise<EnrolmentServer> {
+  const { auth, localIp } = config.agents;
+  const log = logger.task('Enrolment');
+  const { cert, key, created } = await ensureManagerCertificate(config.home);
+  if (created) log.info('Created a self-signed certificate for the enrolment service (etc/sslmanager.cert, etc/sslmanager.key).');
+  const password = auth.usePassword ? await authPassword(config.home, log) : null;
+  const server = new EnrolmentServer({
+    host: localIp ?? '0.0.0.0',
+    port: auth.port,
+    cert,
+    key,
+    handle: enrolmentHandler({ password, useSourceIp: auth.useSourceIp, decide: deps.decide, holds: deps.holds, log }),
+    log,
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxConnections: MAX_CONNECTIONS,
+  });
+  await server.start();
+  log.info(`Accepting enrolment requests on ${localIp ?? '0.0.0.0'}:${server.port}${password ? ' (password required)' : ''}.`);
+  return server;
+}
+
+/** etc/authd.pass holds the password; without one, a random one is written there (never logged). */
+async function authPassword(home: string, log: Logger): Promise<string> {
+  const file = path.join(home, 'etc', 'authd.pass');
+  try {
+    const text = (await fs.readFile(file, 'utf8')).split('\n')[0]?.trim() ?? '';
+    if (text !== '') return text;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+  const generated = randomBytes(16).toString('hex');
+  await fs.writeFile(file, `${generated}\n`, { mode: 0o640 });
+  log.info(`Random password chosen for agent authentication; it is stored in ${file}.`);
+  return generated;
+}

@@ -1,0 +1,176 @@
+/**
+ * The enrolment service's TLS identity: `etc/sslmanager.cert` and `etc/sslmanager.key`,
+ * as on a real manager. Agents do not verify it by default, so a self-signed pair made
+ * on first start is enough; an operator may drop in their own pair instead.
+ */
+import crypto, { webcrypto } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type * as X509 from '@peculiar/x509';
+
+export interface ManagerCertificate {
+  /** PEM certificate. */
+  readonly cert: string;
+  /** PEM private key. */
+  readonly key: string;
+  /** True when this call generated (and wrote) the pair. */
+  readonly created: boolean;
+}
+
+export const MANAGER_CERT_FILE = 'sslmanager.cert';
+export const MANAGER_KEY_FILE = 'sslmanager.key';
+
+const SUBJECT = 'C=US, ST=California, CN=wazuh';
+const VALIDITY_YEARS = 10;
+const KEY_MODE = 0o600;
+const CERT_MODE = 0o640;
+const ETC_MODE = 0o750;
+
+/**
+ * Returns the manager's certificate and key from `<home>/etc`, generating a
+ * self-signed pair when either file is missing (both are then replaced).
+ * Throws, naming the file, when a file exists but does not parse, or when the key
+ * does not belong to the certificate.
+ */
+export async function ensureManagerCertificate(home: string): Promise<ManagerCertificate> {
+  const etc = path.join(home, 'etc');
+  const certFile = path.join(etc, MANAGER_CERT_FILE);
+  const keyFile = path.join(etc, MANAGER_KEY_FILE);
+  const [cert, key] = await Promise.all([readIfPresent(certFile), readIfPresent(keyFile)]);
+  if (cert !== undefined && key !== undefined) {
+    checkPair(cert, certFile, key, keyFile);
+    return { cert, key, created: false };
+  }
+  const made = await generateSelfSigned();
+  await fs.mkdir(etc, { recursive: true, mode: ETC_MODE });
+  // Key first: a crash between the two leaves a lone key, which the next call replaces.
+  await writeAtomically(keyFile, made.key, KEY_MODE);
+  await writeAtomically(certFile, made.cert, CERT_MODE);
+  return { ...made, created: true };
+}
+
+async function readIfPresent(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+function checkPair(cert: string, certFile: string, key: string, keyFile: string): void {
+  let parsedCert: crypto.X509Certificate;
+  let parsedKey: crypto.KeyObject;
+  try {
+    parsedCert = new crypto.X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`Invalid manager certificate ${certFile}: ${(err as Error).message}`);
+  }
+  try {
+    parsedKey = crypto.createPrivateKey(key);
+  } catch (err) {
+    throw new Error(`Invalid manager private key ${keyFile}: ${(err as Error).message}`);
+  }
+  if (!parsedCert.checkPrivateKey(parsedKey)) {
+    throw new Error(`Manager private key ${keyFile} does not match the certificate ${certFile}`);
+  }
+}
+
+/**
+ * @peculiar/x509 loads tsyringe, which refuses to load without the Reflect metadata
+ * API (normally the `reflect-metadata` package, not a dependency here). This installs
+ * the three functions tsyringe calls, only if no polyfill is present, and then loads
+ * the library; nothing is loaded unless a certificate has to be made.
+ */
+async function loadX509(): Promise<typeof X509> {
+  const reflect = Reflect as unknown as Record<string, unknown>;
+  if (typeof reflect['getMetadata'] !== 'function') {
+    const store = new WeakMap<object, Map<string | symbol | undefined, Map<unknown, unknown>>>();
+    const table = (target: object, property: string | symbol | undefined, create: boolean): Map<unknown, unknown> | undefined => {
+      let byProperty = store.get(target);
+      if (!byProperty && create) store.set(target, (byProperty = new Map()));
+      let entries = byProperty?.get(property);
+      if (!entries && create && byProperty) byProperty.set(property, (entries = new Map()));
+      return entries;
+    };
+    const getOwnMetadata = (key: unknown, target: object, property?: string | symbol): unknown =>
+      table(target, property, false)?.get(key);
+    const getMetadata = (key: unknown, target: object, property?: string | symbol): unknown => {
+      for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t) as object | null) {
+        const entries = table(t, property, false);
+        if (entries?.has(key)) return entries.get(key);
+      }
+      return undefined;
+    };
+    const defineMetadata = (key: unknown, value: unknown, target: object, property?: string | symbol): void => {
+      table(target, property, true)?.set(key, value);
+    };
+    for (const [name, value] of Object.entries({ getOwnMetadata, getMetadata, defineMetadata })) {
+      Object.defineProperty(Reflect, name, { value, writable: true, configurable: true });
+    }
+  }
+  return import('@peculiar/x509');
+}
+
+async function generateSelfSigned(): Promise<{ cert: string; key: string }> {
+  const x509 = await loadX509();
+  const provider = webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1];
+  const algorithm = {
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    publicExponent: new Uint8Array([1, 0, 1]),
+    modulusLength: 2048,
+  };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const now = new Date();
+  // An hour early, so a peer whose clock is a little behind does not see it as not yet valid.
+  const notBefore = new Date(now.getTime() - 3_600_000);
+  const notAfter = new Date(now);
+  notAfter.setFullYear(notAfter.getFullYear() + VALIDITY_YEARS);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: SUBJECT,
+    notBefore,
+    notAfter,
+    signingAlgorithm: algorithm,
+    keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams['keys'],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+    ],
+  }, provider);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  const pem = certificate.toString('pem');
+  return { cert: pem.endsWith('\n') ? pem : `${pem}\n`, key: toPem(Buffer.from(pkcs8), 'PRIVATE KEY') };
+}
+
+/** 16 random bytes, high bit clear so the DER integer stays positive, never zero-led. */
+function randomSerial(): string {
+  const bytes = crypto.randomBytes(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+function toPem(der: Buffer, label: string): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+async function writeAtomically(file: string, content: string, mode: number): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    const handle = await fs.open(temp, 'wx', mode);
+    try {
+      await handle.chmod(mode); // open() applied the umask; set the exact mode
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw new Error(`Cannot write ${file}: ${(err as Error).message}`);
+  }
+}

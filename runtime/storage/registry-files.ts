@@ -1,0 +1,69 @@
+/**
+ * The files the master's registry keeps in step with itself: etc/client.keys (atomic,
+ * fsynced: agents use it and workers receive it), the group folders under etc/shared,
+ * and the merged.mg of each group and multigroup.
+ */
+import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { RegistryFiles } from '../../actors/agent-registry.js';
+import { buildGroupMerged, buildMultigroupMerged } from './merged-mg.js';
+
+/** What Wazuh's installer puts in a new group's agent.conf. */
+export const DEFAULT_AGENT_CONF = '<agent_config>\n\n  <!-- Shared agent configuration here -->\n\n</agent_config>\n';
+
+export function registryFiles(home: string): RegistryFiles {
+  return {
+    createGroupDir: (group) => createGroupDir(home, group),
+    removeGroupDir: (group) => fs.rm(path.join(home, 'etc', 'shared', group), { recursive: true, force: true }),
+    writeClientKeys: (text) => writeDurably(path.join(home, 'etc', 'client.keys'), text, 0o640),
+    buildMerged: async (sets) => {
+      const sums = new Map<string, string>();
+      for (const groups of sets) {
+        const csv = groups.join(',');
+        const only = groups[0];
+        if (groups.length === 1 && only !== undefined) {
+          if (!fsSync.existsSync(path.join(home, 'etc', 'shared', only))) continue;
+          sums.set(csv, (await buildGroupMerged(home, only)).md5);
+        } else if (groups.length > 1) {
+          sums.set(csv, (await buildMultigroupMerged(home, groups)).md5);
+        }
+      }
+      return sums;
+    },
+  };
+}
+
+export function createGroupDir(home: string, group: string): void {
+  const dir = path.join(home, 'etc', 'shared', group);
+  fsSync.mkdirSync(dir, { recursive: true, mode: 0o770 });
+  const conf = path.join(dir, 'agent.conf');
+  if (!fsSync.existsSync(conf)) fsSync.writeFileSync(conf, DEFAULT_AGENT_CONF, { mode: 0o660 });
+}
+
+/** Temp file in the same folder (its .tmp suffix keeps it out of sync), fsync, rename, fsync the folder. */
+export async function writeDurably(file: string, text: string, mode: number): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+  const d = await fs.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
