@@ -188,12 +188,11 @@ export class EnrolmentServer {
     });
 
     /** One write, then a TLS shutdown; the rest of the peer's bytes are read and dropped until it closes. */
-    const answer = (text: string, summary: string): void => {
+    const answer = (text: string): boolean => {
       state = 'done';
       if (socket.destroyed || !socket.writable) {
-        log.debug(`Enrolment client ${peer} left before its answer (${summary}).`);
         socket.destroy();
-        return;
+        return false;
       }
       answered = true;
       this.answered++;
@@ -202,6 +201,7 @@ export class EnrolmentServer {
       socket.resume();
       // A peer that never closes its side is not waited for beyond the request timeout.
       timer = setTimeout(() => socket.destroy(), requestTimeoutMs);
+      return true;
     };
 
     const request = (line: Buffer): void => {
@@ -215,12 +215,12 @@ export class EnrolmentServer {
         .then(() => this.opts.handle(text, peer))
         .then(
           (reply) => {
-            answer(reply, describeAnswer(reply));
-            log.debug(`Enrolment request from ${peer} (${what}) answered: ${describeAnswer(reply)}`);
+            const outcome = answer(reply) ? 'answered' : 'not answered, the client left';
+            log.debug(`Enrolment request from ${peer} (${what}) ${outcome}: ${describeAnswer(reply)}`);
           },
           (err: unknown) => {
             log.error(`Enrolment request from ${peer} (${what}) failed: ${err instanceof Error ? err.message : String(err)}`);
-            answer(ENROLMENT_INTERNAL_ERROR_ANSWER, 'internal error');
+            answer(ENROLMENT_INTERNAL_ERROR_ANSWER);
           },
         );
     };
@@ -234,7 +234,7 @@ export class EnrolmentServer {
         clearTimer();
         received = [];
         log.warning(`Enrolment request from ${peer} refused: longer than ${ENROLMENT_MAX_REQUEST_BYTES} bytes.`);
-        answer(ENROLMENT_INVALID_REQUEST_ANSWER, 'request too long');
+        answer(ENROLMENT_INVALID_REQUEST_ANSWER);
         return;
       }
       received.push(part);

@@ -113,7 +113,7 @@ function watch<S extends net.Socket>(t: TestContext, socket: S): { socket: S; ch
   const errors: Error[] = [];
   socket.on('data', (d: Buffer) => chunks.push(d.toString('utf8')));
   socket.on('error', (e) => errors.push(e));
-  const closed = once(socket, 'close').then(() => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   t.after(() => socket.destroy());
   return { socket, chunks, errors, closed };
 }
