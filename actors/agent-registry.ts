@@ -29,6 +29,8 @@ export interface RegistryStore extends RegistryView {
   agents(): RegistryAgent[];
   groups(): { name: string; agents: number }[];
   unassignedCount(): number;
+  /** Agents plus groups: the size of a full snapshot. */
+  rowCount(): number;
   checksum(): string;
   clientKeysText(): string;
 }
@@ -253,7 +255,9 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
           if (s.queue.length > 0) ctx.self.tell({ kind: 'flush' });
           return { ...s, flushing: false, merged: new Map([...s.merged, ...msg.merged]) };
         case 'catchup': {
-          const changes = msg.full ? null : store.changesSince(msg.since, REGISTRY_BATCH);
+          // Replaying more changes than the registry holds rows costs more than a snapshot (a fresh worker).
+          const snapshot = msg.full || store.revision - msg.since >= Math.max(REGISTRY_BATCH, store.rowCount());
+          const changes = snapshot ? null : store.changesSince(msg.since, REGISTRY_BATCH);
           msg.reply.ok(changes ? { kind: 'changes', changes } : { kind: 'snapshot', snapshot: store.snapshot() });
           return s;
         }

@@ -144,7 +144,8 @@ function deleteGroup(view: RegistryView, group: string): MutationDecision {
 
 function withoutGroup(view: RegistryView, groups: readonly string[], group: string): string[] {
   const rest = groups.filter((g) => g !== group);
-  return rest.length > 0 ? rest : defaultGroups(view).filter((g) => g !== group);
+  // Leaving `default` alone gives `default` back: unassignGroup refuses that as a no-op.
+  return rest.length > 0 ? rest : defaultGroups(view);
 }
 
 function assignGroup(view: RegistryView, id: number, group: string, replace: boolean): MutationDecision {

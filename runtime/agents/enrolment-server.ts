@@ -222,7 +222,12 @@ export class EnrolmentServer {
             log.error(`Enrolment request from ${peer} (${what}) failed: ${err instanceof Error ? err.message : String(err)}`);
             answer(ENROLMENT_INTERNAL_ERROR_ANSWER);
           },
-        );
+        )
+        .catch((err: unknown) => {
+          // e.g. an answer that is not a string: the client gets nothing rather than the server failing
+          log.error(`Enrolment request from ${peer} could not be answered: ${err instanceof Error ? err.message : String(err)}`);
+          socket.destroy();
+        });
     };
 
     socket.on('data', (chunk: Buffer) => {

@@ -191,6 +191,7 @@ function prepareAll(db: Database.Database) {
     groupNames: db.prepare<[], string>('SELECT name FROM "group" ORDER BY name').pluck(),
     groupCounts: db.prepare<[], { name: string; agents: number }>(`SELECT g.name AS name, COUNT(b.id_agent) AS agents
       FROM "group" g LEFT JOIN belongs b ON b.id_group = g.id GROUP BY g.id ORDER BY g.name`),
+    rowCount: db.prepare<[], number>('SELECT (SELECT COUNT(*) FROM agent) + (SELECT COUNT(*) FROM "group")').pluck(),
     unassigned: db.prepare<[], number>(
       'SELECT COUNT(*) FROM agent a WHERE NOT EXISTS (SELECT 1 FROM belongs b WHERE b.id_agent = a.id)').pluck(),
     checksumAgents: db.prepare<[], [number, string, string, string, string | null]>(
@@ -405,6 +406,11 @@ export class RegistryDb {
   }
 
   /** Agents with no group. */
+  /** Agents plus groups: what a full snapshot carries. */
+  rowCount(): number {
+    return this.st.rowCount.get() ?? 0;
+  }
+
   unassignedCount(): number {
     return this.st.unassigned.get() ?? 0;
   }

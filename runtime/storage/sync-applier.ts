@@ -150,6 +150,9 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<
   }
 }
 
+/** Up to this many files, an fsync each costs less than starting `sync -f`. */
+const FSYNC_EACH_UP_TO = 32;
+
 /** Flushes the file system holding `dir` (syncfs); false when that could not be done. */
 function syncFilesystem(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -577,12 +580,13 @@ export class SyncApplier {
   }
 
   /**
-   * One batched flush of every temp file before any rename. syncfs(2) (through
-   * `sync -f`) flushes them all in a single call; where it is unavailable, each file
-   * is fsynced, in parallel.
+   * One batched flush of every temp file before any rename. For many files syncfs(2)
+   * (through `sync -f`) flushes them all in a single call; for a few (client.keys after
+   * an enrolment), or where it is unavailable, each file is fsynced, in parallel.
    */
   private async flushAll(done: readonly Incoming[]): Promise<void> {
-    if (done.length === 0 || (await syncFilesystem(this.home))) return;
+    if (done.length === 0) return;
+    if (done.length > FSYNC_EACH_UP_TO && (await syncFilesystem(this.home))) return;
     await this.step('flush', done, (f) => fsyncPath(f.temp));
   }
 

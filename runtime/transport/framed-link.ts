@@ -3,6 +3,7 @@
  * It owns the socket: decoding, schema checks, request/reply correlation with
  * timeouts, inbound backpressure and close. Its users see only validated frames.
  */
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FrameDecoder, encodeFrame } from '../../protocols/frame-codec.js';
 import { FrameError, RequestError } from '../../protocols/errors.js';
@@ -46,6 +47,8 @@ export class FramedLink<B extends Bodies> {
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
     this.remoteAddress = socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'local';
     this.localAddress = socket.localAddress?.replace(/^::ffff:/, '') ?? 'local';
+    // Frames are whole messages: Nagle would hold a reply behind an unacknowledged push for a delayed ACK (~40 ms).
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.shutdown(`connection error: ${err.message}`));
     socket.on('close', () => this.shutdown('connection closed by peer'));

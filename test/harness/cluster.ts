@@ -73,7 +73,9 @@ export class NodeProcess {
   /** Spawns clusterd and waits until its control socket answers. */
   async start(): Promise<void> {
     const out = openSync(path.join(this.home, 'logs', 'clusterd.out'), 'a');
-    const child = spawn(process.execPath, [scriptPath('clusterd'), '--home', this.home, '-d'], { stdio: ['ignore', out, out] });
+    // CLUSTERD_NODE_ARGS: extra node flags for every node, e.g. --cpu-prof when profiling a benchmark.
+    const nodeArgs = process.env['CLUSTERD_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, scriptPath('clusterd'), '--home', this.home, '-d'], { stdio: ['ignore', out, out] });
     closeSync(out);
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));

@@ -46,7 +46,7 @@ async function tempHome(t: TestContext): Promise<string> {
   return home;
 }
 
-/** One certificate for all server tests (RSA generation takes a moment); its temp home is removed at once. */
+/** One certificate for all server tests (key generation takes a moment); its temp home is removed at once. */
 let shared: Promise<{ cert: string; key: string }> | undefined;
 function sharedCertificate(): Promise<{ cert: string; key: string }> {
   shared ??= (async () => {
