@@ -15,7 +15,7 @@ import {
 } from '../protocols/registry.js';
 import { ENROLMENT_ERRORS } from '../protocols/enrolment.js';
 import {
-  decideEnrolment, decideMutation, isMutation, type EnrolmentContext, type ForcePolicy, type RegistryAgent, type RegistryView,
+  decideEnrolment, decideMutation, groupSets, isMutation, type EnrolmentContext, type ForcePolicy, type RegistryAgent, type RegistryView,
 } from './registry-rules.js';
 
 /** The store the registry writes through (the runtime's SQLite registry). */
@@ -222,10 +222,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
   };
 
   const rebuildAll = (ctx: ActorContext<AgentRegistryMsg>): void => {
-    const sets = new Map<string, readonly string[]>();
-    for (const g of store.groups()) sets.set(g.name, [g.name]);
-    for (const a of store.agents()) if (a.groups.length > 1) sets.set(a.groups.join(','), a.groups);
-    ctx.pipe(files.buildMerged([...sets.values()]), (merged) => ({ kind: 'merged', merged }), (error) => {
+    ctx.pipe(files.buildMerged(groupSets(store)), (merged) => ({ kind: 'merged', merged }), (error) => {
       log.error(`Error building merged.mg files: ${error.message}`);
       return { kind: 'merged', merged: new Map() };
     });

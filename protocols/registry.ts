@@ -19,7 +19,8 @@ export const GroupNameSchema = z.string().regex(GROUP_NAME_RE, 'group names are 
   .refine((g) => g !== '.' && g !== '..', 'a group cannot be named . or ..');
 /** Agent ids travel as numbers; `formatAgentId` gives Wazuh's zero-padded form. */
 export const AgentIdSchema = z.number().int().min(1).max(99_999_999);
-const KeySchema = z.string().regex(/^[0-9a-f]{64}$/, 'keys are 64 lowercase hex characters');
+/** We issue 64 hex characters; a key migrated from a Wazuh client.keys may be any 1 to 128 of these. */
+const KeySchema = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'keys are 1 to 128 characters of A-Z a-z 0-9 . _ -');
 /** `any`, an IPv4/IPv6 address or a CIDR; checked in full by the enrolment rules. */
 const AgentIpSchema = z.string().min(1).max(64).regex(/^[0-9A-Fa-f.:/]+$|^any$/);
 const GroupListSchema = z.array(GroupNameSchema).max(MAX_GROUPS_PER_AGENT);

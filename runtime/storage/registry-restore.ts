@@ -10,8 +10,9 @@ import path from 'node:path';
 import { parseClientKeys } from '../../protocols/agent-keys.js';
 import { DEFAULT_GROUP, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT, type AgentRecord, type RegistryChange } from '../../protocols/registry.js';
 import type { Logger } from '../logger.js';
+import { groupSets } from '../../actors/registry-rules.js';
 import type { RegistryDb } from './registry-db.js';
-import { createGroupDir, writeDurably } from './registry-files.js';
+import { createGroupDir, registryFiles, writeDurably } from './registry-files.js';
 
 export async function prepareRegistry(home: string, db: RegistryDb, log: Logger): Promise<void> {
   if (db.isNew) await restoreFromHome(home, db, log);
@@ -20,25 +21,29 @@ export async function prepareRegistry(home: string, db: RegistryDb, log: Logger)
     db.commit([{ op: 'group-created', group: DEFAULT_GROUP }]);
   }
   await writeDurably(path.join(home, 'etc', 'client.keys'), db.clientKeysText(), 0o640);
+  // Before any worker connects: the first sync already carries every merged.mg.
+  await registryFiles(home).buildMerged(groupSets(db));
 }
+
 
 async function restoreFromHome(home: string, db: RegistryDb, log: Logger): Promise<void> {
   const keysFile = path.join(home, 'etc', 'client.keys');
   const text = await readIfExists(keysFile);
   const groups = await groupFolders(home);
   if (text === null && groups.length === 0) return;
+  if (!groups.includes(DEFAULT_GROUP)) {
+    createGroupDir(home, DEFAULT_GROUP);
+    groups.push(DEFAULT_GROUP);
+    groups.sort();
+  }
   const parsed = parseClientKeys(text ?? '');
   for (const e of parsed.errors) log.warning(`${keysFile}:${e.line}: ${e.message}; this line is not imported.`);
   const times = await registrationTimes(home);
   const known = new Set(groups);
   const agents: AgentRecord[] = [];
   for (const a of parsed.agents) {
-    if (!/^[0-9a-f]{64}$/.test(a.key)) {
-      log.warning(`${keysFile}: agent ${String(a.id).padStart(3, '0')} has a key that is not 64 hex characters; it is not imported.`);
-      continue;
-    }
     const own = (await legacyGroups(home, a.id)).filter((g) => known.has(g)).slice(0, MAX_GROUPS_PER_AGENT);
-    agents.push({ id: a.id, name: a.name, ip: a.ip, key: a.key, registeredAt: times.get(a.id) ?? Date.now(), groups: own.length > 0 ? own : known.has(DEFAULT_GROUP) ? [DEFAULT_GROUP] : [] });
+    agents.push({ id: a.id, name: a.name, ip: a.ip, key: a.key, registeredAt: times.get(a.id) ?? Date.now(), groups: own.length > 0 ? own : [DEFAULT_GROUP] });
   }
   const changes: RegistryChange[] = [
     ...groups.map((group): RegistryChange => ({ op: 'group-created', group })),

@@ -42,13 +42,15 @@ test('integrity sync - a new worker receives every kind of synced file, byte for
   const tree = syncedTree(c.workers[0]!.home);
   assert.deepEqual([...tree.keys()], [
     'etc/client.keys', 'etc/decoders/local_decoder.xml', 'etc/lists/blocked-ips', 'etc/rules/local_rules.xml',
-    'etc/sca/custom_policy.yml', 'etc/shared/default/agent.conf', 'var/multigroups/0a1b2c3d/merged.mg',
+    'etc/sca/custom_policy.yml', 'etc/shared/default/agent.conf', 'etc/shared/default/merged.mg', 'var/multigroups/0a1b2c3d/merged.mg',
   ]);
+  // The master's registry took the agent from client.keys and wrote the file back from itself.
+  assert.equal(fs.readFileSync(path.join(c.workers[0]!.home, 'etc/client.keys'), 'utf8'), '001 web01 any 0123456789abcdef0123456789abcdef\n');
   // The worker's own ossec.conf is never synced.
   assert.match(fs.readFileSync(path.join(c.workers[0]!.home, 'etc/ossec.conf'), 'utf8'), /<node_name>worker1<\/node_name>/);
   assert.equal(fs.statSync(path.join(c.workers[0]!.home, 'etc/client.keys')).mode & 0o777, 0o640);
   assert.equal(fs.statSync(path.join(c.workers[0]!.home, 'etc/rules/local_rules.xml')).mode & 0o777, 0o660);
-  await c.workers[0]!.waitForLog(/INFO: \[Worker worker1\] \[Integrity sync\] Files to create: 7 \| Files to update: 0 \| Files to delete: 0/);
+  await c.workers[0]!.waitForLog(/INFO: \[Worker worker1\] \[Integrity sync\] Files to create: 8 \| Files to update: 0 \| Files to delete: 0/);
   await c.workers[0]!.waitForLog(/\[Integrity sync\] Ruleset changed \(4 files in rules, decoders, lists or SCA policies\): reload requested\./);
   await c.master.waitForLog(/INFO: \[Worker worker1\] \[Integrity check\] Finished in \d+\.\d{3}s\. Received metadata of \d+ files\. Sync required\./);
 });

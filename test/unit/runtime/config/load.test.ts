@@ -1,3 +1,4 @@
+import { DEFAULT_AGENT_SERVICES } from '../../../../runtime/config/ossec-agent-services.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -70,6 +71,7 @@ describe('loadNodeConfig', () => {
           redisUrl: 'redis://127.0.0.1:6379/0',
         },
         intervals: { ...DEFAULT_INTERVALS, worker: { ...DEFAULT_INTERVALS.worker, keep_alive: 0.5 } },
+        agents: DEFAULT_AGENT_SERVICES,
         faultInjection: true,
       },
     });

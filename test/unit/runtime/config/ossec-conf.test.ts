@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { compileOssecConf, readOssecConf } from '../../../../runtime/config/ossec-conf.js';
 import type { OssecConf } from '../../../../runtime/config/ossec-conf.js';
 import type { ClusterConfig, ConfigIssue } from '../../../../runtime/config/types.js';
+import { DEFAULT_AGENT_SERVICES } from '../../../../runtime/config/ossec-agent-services.js';
 
 const FILE = '/var/ossec/etc/ossec.conf';
 const KEY = 'c98b62a9b6169ac5f67dae55ae4a9088';
@@ -186,7 +187,7 @@ describe('compileOssecConf: a real-looking file', () => {
 
   it('is absent when only foreign sections are present', () => {
     const result = compileOssecConf('<ossec_config>\n  <remote><port>1514</port></remote>\n</ossec_config>\n', FILE);
-    assert.deepEqual(result, { cluster: { kind: 'disabled', reason: 'absent' }, errors: [], warnings: [] });
+    assert.deepEqual(result, { cluster: { kind: 'disabled', reason: 'absent' }, agents: DEFAULT_AGENT_SERVICES, errors: [], warnings: [] });
   });
 });
 
@@ -245,6 +246,7 @@ describe('compileOssecConf: absent and disabled', () => {
   it('is absent without a <cluster> block', () => {
     assert.deepEqual(compileOssecConf('<ossec_config>\n</ossec_config>\n', FILE), {
       cluster: { kind: 'disabled', reason: 'absent' },
+      agents: DEFAULT_AGENT_SERVICES,
       errors: [],
       warnings: [],
     });
@@ -252,7 +254,7 @@ describe('compileOssecConf: absent and disabled', () => {
 
   it('is disabled by <disabled>yes</disabled>, without validating the other values', () => {
     const result = compileOssecConf(conf(['<disabled>yes</disabled>', '<port>80</port>']), FILE);
-    assert.deepEqual(result, { cluster: { kind: 'disabled', reason: 'disabled' }, errors: [], warnings: [] });
+    assert.deepEqual(result, { cluster: { kind: 'disabled', reason: 'disabled' }, agents: DEFAULT_AGENT_SERVICES, errors: [], warnings: [] });
   });
 
   it('still rejects unknown elements in a disabled block', () => {
@@ -524,5 +526,55 @@ describe('readOssecConf', () => {
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
+  const services = (body: string) => compileOssecConf(`<ossec_config>\n${body}\n</ossec_config>\n`, FILE);
+
+  it('takes Wazuh defaults when absent: port 1515, no password, force rules of one hour, every address', () => {
+    assert.deepEqual(services('').agents, DEFAULT_AGENT_SERVICES);
+    assert.equal(DEFAULT_AGENT_SERVICES.auth.port, 1515);
+    assert.equal(DEFAULT_AGENT_SERVICES.localIp, null);
+  });
+
+  it('reads port, password, source IP, force rules and the secure remote local_ip', () => {
+    const result = services([
+      '  <auth><port>1600</port><use_password>yes</use_password><use_source_ip>yes</use_source_ip>',
+      '    <force><enabled>no</enabled><key_mismatch>no</key_mismatch><disconnected_time>2h</disconnected_time><after_registration_time>30m</after_registration_time></force>',
+      '    <ciphers>HIGH</ciphers></auth>',
+      '  <remote><connection>syslog</connection><local_ip>10.0.0.9</local_ip></remote>',
+      '  <remote><connection>secure</connection><local_ip>127.0.0.2</local_ip></remote>',
+    ].join('\n'));
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.agents, {
+      auth: {
+        disabled: false, port: 1600, usePassword: true, useSourceIp: true,
+        force: { enabled: false, keyMismatch: false, disconnectedTimeSeconds: 7200, afterRegistrationTimeSeconds: 1800 },
+      },
+      localIp: '127.0.0.2',
+    });
+  });
+
+  it('reports bad values with their line: port, yes/no, time, local_ip, unknown elements', () => {
+    const result = services([
+      '  <auth>',
+      '    <port>99999</port>',
+      '    <use_password>maybe</use_password>',
+      '    <force><disconnected_time>soon</disconnected_time><bogus>1</bogus></force>',
+      '    <nonsense/>',
+      '  </auth>',
+      '  <remote><local_ip>not-an-ip</local_ip></remote>',
+    ].join('\n'));
+    assert.deepEqual(result.errors.map((e) => [e.line, e.element]), [
+      [3, 'ossec_config/auth/port'],
+      [4, 'ossec_config/auth/use_password'],
+      [5, 'ossec_config/auth/force/bogus'],
+      [5, 'ossec_config/auth/force/disconnected_time'],
+      [6, 'ossec_config/auth/nonsense'],
+      [8, 'ossec_config/remote/local_ip'],
+    ]);
+    assert.match(result.errors[0]?.message ?? '', /Invalid port '99999'/);
+    assert.match(result.errors[5]?.message ?? '', /Invalid local_ip 'not-an-ip'/);
   });
 });
