@@ -35,7 +35,7 @@ test('registry restore - a Wazuh home becomes the registry on first start, and o
   write(h, 'queue/agent-groups/002', 'dbs,nosuch\n');
   write(h, 'queue/agents-timestamp', '001 web01 any 2024-01-02 03:04:05\n');
   const sink = new MemorySink();
-  const db = RegistryDb.open(path.join(h, 'queue', 'db', 'global.db'), 'master');
+  let db = RegistryDb.open(path.join(h, 'queue', 'db', 'global.db'), 'master');
   t.after(() => db.close());
   await prepareRegistry(h, db, createLogger(sink, 'Master'));
 
@@ -57,6 +57,8 @@ test('registry restore - a Wazuh home becomes the registry on first start, and o
   // A later start takes the registry as it is, and rewrites client.keys from it.
   write(h, 'etc/client.keys', `009 intruder any ${KEY1}\n`);
   const before = db.revision;
+  db.close();
+  db = RegistryDb.open(path.join(h, 'queue', 'db', 'global.db'), 'master');
   await prepareRegistry(h, db, createLogger(new MemorySink(), 'Master'));
   assert.equal(db.revision, before);
   assert.equal(fs.readFileSync(path.join(h, 'etc/client.keys'), 'utf8'), `001 web01 any ${KEY1}\n002 db01 10.0.0.2 ${KEY2}\n`);
