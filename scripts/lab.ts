@@ -2,12 +2,14 @@
 /**
  * The local lab: a master and two workers as separate clusterd processes, each on
  * its own loopback address (127.0.0.1, .2, .3) with the standard port 1516, on
- * embedded defaults. Prints `cluster_control -l` once the cluster formed; Ctrl-C
- * stops every node.
+ * embedded defaults, each with its enrolment service on its own address, port 1515.
+ * Prints `cluster_control -l` once the cluster formed, enrols one agent through each
+ * node as a Wazuh agent would, and prints `cluster_control -a`; Ctrl-C stops every node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
+import tls from 'node:tls';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +81,16 @@ const listNodes = async (home: string): Promise<string[][]> => {
   return a.type === 'nodes' ? a.body.nodes.map((x) => [x.name, x.type, x.version, x.address]) : [];
 };
 
+/** One enrolment as an agent sends it: TLS to port 1515, one line, one answer. */
+const enrol = (host: string, name: string): Promise<string> => new Promise((resolve, reject) => {
+  const socket = tls.connect({ host, port: 1515, rejectUnauthorized: false }, () => socket.write(`OSSEC A:'${name}'\n`));
+  let answer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => { answer += d; });
+  socket.on('error', reject);
+  socket.on('close', () => resolve(answer));
+});
+
 let rows: string[][] = [];
 let shown = -1;
 for (const deadline = Date.now() + 60_000; rows.length < nodes.length; await new Promise((r) => setTimeout(r, 100))) {
@@ -96,7 +108,19 @@ if (rows.length === nodes.length) {
   say(`\ncluster formed in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   say(`$ cluster_control --home ${masterHome} -l`);
   say(formatTable(['Name', 'Type', 'Version', 'Address'], rows));
+  say('\nenrolling one agent through each node (TLS, port 1515):');
+  for (const [i, n] of nodes.entries()) {
+    const answer = await enrol(n.address, `lab-agent-${i + 1}`).catch((err: Error) => `failed: ${err.message}`);
+    say(`  via ${n.name} (${n.address}): ${answer.replace(/ [0-9a-f]{64}'/, " <key>'")}`);
+  }
+  const agents = await controlRequest(masterHome, 'registry', { command: { op: 'list-agents' } }, 5000).catch(() => null);
+  if (agents?.type === 'registry-result' && agents.body.outcome.ok && agents.body.outcome.result.kind === 'agents') {
+    say(`\n$ cluster_control --home ${masterHome} -a`);
+    say(formatTable(['ID', 'Name', 'IP', 'Status', 'Node name'], agents.body.outcome.result.agents.map((a) => [String(a.id).padStart(3, '0'), a.name, a.ip, a.status, a.node ?? 'unknown'])));
+  }
   say(`\nTry: node dist/scripts/cluster_control.js --home ${path.join(root, nodes[1]?.name ?? '')} -l`);
+  say(`     node dist/scripts/manage_agents.js --home ${path.join(root, nodes[2]?.name ?? '')} -l`);
+  say(`     node dist/scripts/agent_groups.js --home ${path.join(root, nodes[1]?.name ?? '')} -c -g web`);
   say(`     node dist/scripts/actors.js --home ${masterHome}`);
   say(`     tail -f ${path.join(masterHome, 'logs', 'cluster.log')}`);
 }
