@@ -106,7 +106,7 @@ test('registry-db - an invalid change in a batch rolls back the whole batch', (t
     [created('new'), created('web')],
     [created('new'), { op: 'group-deleted', group: 'nope' }],
     [created('new'), { op: 'groups-set', id: 2, groups: ['web', 'web'] }],
-    [created('new'), { op: 'agent-added', agent: { ...agent(12), key: 'not-hex' } }],
+    [created('new'), { op: 'agent-added', agent: { ...agent(12), key: 'not a key!' } }],
   ];
   const messages = [
     /group 'missing' does not exist/, /agent 002 already exists/, /agent name 'agent-2' already exists/,
