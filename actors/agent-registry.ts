@@ -115,7 +115,9 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
     const { answers, committed, created, deleted } = commitBatch(s.queue);
     if (committed.length > 0) deps.onCommitted(committed);
     const sets = mergedSetsFor(committed);
-    const written = committed.length > 0 ? files.writeClientKeys(store.clientKeysText()) : Promise.resolve();
+    // Group changes leave client.keys as it is: rewriting it would only make every worker re-check it.
+    const keysChanged = committed.some(({ change }) => change.op === 'agent-added' || change.op === 'agent-removed');
+    const written = keysChanged ? files.writeClientKeys(store.clientKeysText()) : Promise.resolve();
     const work = written
       .then(() => Promise.all(deleted.map((g) => files.removeGroupDir(g))))
       .then(() => files.buildMerged(sets));
