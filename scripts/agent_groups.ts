@@ -5,26 +5,21 @@
  * deleting a group.
  */
 import path from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { operatorCli } from './lib/cli.js';
 import { formatAgentId } from '../protocols/registry.js';
 import { apiEnvelope, fail, printJson } from './lib/output.js';
 import { parseAgentId, registryRequest } from './lib/registry-client.js';
 
-const argv = await yargs(hideBin(process.argv))
-  .scriptName('agent_groups')
-  .usage([
-    '$0 --home DIR ACTION [--json]',
-    '  -l                  list the groups',
-    '  -l -g GROUP         list the agents in a group',
-    '  -c -g GROUP         create a group',
-    '  -d -g GROUP         delete a group',
-    '  -a -i ID -g GROUP   assign a group to an agent (-f: as its only group)',
-    '  -r -i ID -g GROUP   unassign a group from an agent',
-    '  -s -i ID            show the groups of an agent',
-  ].join('\n'))
-  .parserConfiguration({ 'short-option-groups': false })
-  .option('home', { type: 'string', default: '/var/ossec', describe: 'Node home folder' })
+const argv = await operatorCli('agent_groups', [
+  '$0 --home DIR ACTION [--json]',
+  '  -l                  list the groups',
+  '  -l -g GROUP         list the agents in a group',
+  '  -c -g GROUP         create a group',
+  '  -d -g GROUP         delete a group',
+  '  -a -i ID -g GROUP   assign a group to an agent (-f: as its only group)',
+  '  -r -i ID -g GROUP   unassign a group from an agent',
+  '  -s -i ID            show the groups of an agent',
+].join('\n'))
   .option('l', { alias: 'list', type: 'boolean', describe: 'List groups, or the agents of -g' })
   .option('c', { alias: 'create', type: 'boolean', describe: 'Create the group -g' })
   .option('d', { alias: 'delete', type: 'boolean', describe: 'Delete the group -g' })
@@ -35,12 +30,6 @@ const argv = await yargs(hideBin(process.argv))
   .option('g', { alias: 'group', type: 'string', describe: 'Group name' })
   .option('f', { alias: 'force-single-group', type: 'boolean', default: false, describe: 'With -a: replace the agent’s groups' })
   .option('q', { alias: 'quiet', type: 'boolean', default: false, describe: 'Accepted for compatibility: nothing is ever asked' })
-  .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
-  .strict()
-  .fail((msg, err, y) => {
-    process.stderr.write(`ERROR: ${msg ?? err?.message}\n\n${y.help()}\n`);
-    process.exit(2);
-  })
   .parseAsync();
 
 const usage = (message: string): never => fail(`Wrong arguments: ${message}`, 2);

@@ -5,8 +5,7 @@
  * synchronizations (a worker asks its master); `--json` prints Wazuh's API envelope.
  */
 import path from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { operatorCli } from './lib/cli.js';
 import { controlRequest } from '../runtime/control/control-client.js';
 import type { ClusterHealth, WorkerHealth } from '../protocols/cluster-messages.js';
 import { apiEnvelope, fail, formatTable, printJson } from './lib/output.js';
@@ -16,25 +15,14 @@ import { MANAGER_VERSION } from '../protocols/enrolment.js';
 
 const AGENT_STATUSES = ['active', 'disconnected', 'pending', 'never_connected'] as const;
 
-const argv = await yargs(hideBin(process.argv))
-  .scriptName('cluster_control')
-  .usage('$0 --home DIR (-l | -a [-fs STATUS ...] | -i [more]) [-fn NODE ...] [--json]')
-  // Wazuh's multi-letter single-dash flags (-fn) must not split into -f -n.
-  .parserConfiguration({ 'short-option-groups': false })
-  .option('home', { type: 'string', default: '/var/ossec', describe: 'Node home folder' })
+const argv = await operatorCli('cluster_control', '$0 --home DIR (-l | -a [-fs STATUS ...] | -i [more]) [-fn NODE ...] [--json]')
   .option('l', { alias: 'list-nodes', type: 'boolean', describe: 'List the connected nodes' })
   .option('a', { alias: 'list-agents', type: 'boolean', describe: 'List the agents with their status and node' })
   .option('fs', { alias: 'filter-agent-status', type: 'string', array: true, choices: AGENT_STATUSES, describe: 'With -a: only agents in these states' })
   .option('i', { alias: 'health', type: 'string', describe: 'Synchronization status of the workers (-i more: extended)' })
   .option('fn', { alias: 'filter-node', type: 'string', array: true, describe: 'Only these node names' })
-  .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
   .conflicts('l', ['i', 'a'])
   .conflicts('a', 'i')
-  .strict()
-  .fail((msg, err, y) => {
-    process.stderr.write(`ERROR: ${msg ?? err?.message}\n\n${y.help()}\n`);
-    process.exit(2);
-  })
   .parseAsync();
 
 if (!argv.l && !argv.a && argv.i === undefined) {

@@ -4,29 +4,18 @@
  * worker forwards to its master, which holds the registry).
  */
 import path from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { operatorCli } from './lib/cli.js';
 import { formatAgentId, type AgentRecord } from '../protocols/registry.js';
 import { apiEnvelope, fail, printJson } from './lib/output.js';
 import { parseAgentId, registryRequest } from './lib/registry-client.js';
 
-const argv = await yargs(hideBin(process.argv))
-  .scriptName('manage_agents')
-  .usage('$0 --home DIR (-a NAME [-i IP] [-g GROUP[,GROUP...]] | -r ID | -l | -e ID) [--json]')
-  .parserConfiguration({ 'short-option-groups': false })
-  .option('home', { type: 'string', default: '/var/ossec', describe: 'Node home folder' })
+const argv = await operatorCli('manage_agents', '$0 --home DIR (-a NAME [-i IP] [-g GROUP[,GROUP...]] | -r ID | -l | -e ID) [--json]')
   .option('a', { alias: 'add', type: 'string', describe: 'Add an agent with this name' })
   .option('i', { alias: 'ip', type: 'string', describe: 'IP address of the agent being added (default: any)' })
   .option('g', { alias: 'group', type: 'string', describe: 'Groups of the agent being added, comma-separated (default: default)' })
   .option('r', { alias: 'remove', type: 'string', describe: 'Remove the agent with this ID' })
   .option('l', { alias: 'list', type: 'boolean', describe: 'List the agents' })
   .option('e', { alias: 'extract-key', type: 'string', describe: "Print this agent's key (base64, as agents import it)" })
-  .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
-  .strict()
-  .fail((msg, err, y) => {
-    process.stderr.write(`ERROR: ${msg ?? err?.message}\n\n${y.help()}\n`);
-    process.exit(2);
-  })
   .parseAsync();
 
 const usage = (message: string): never => fail(`Wrong arguments: ${message}`, 2);

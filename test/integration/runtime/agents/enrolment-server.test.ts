@@ -17,28 +17,10 @@ import {
   peerAddress,
   type EnrolmentServerOptions,
 } from '../../../../runtime/agents/enrolment-server.js';
+import { HANG_MS, until, within } from '../../../harness/wait.js';
 
-/** Generous upper bound, only to turn a hang into a failure. */
-const HANG_MS = 15_000;
 const KEY_ANSWER = `OSSEC K:'001 agent-1 any ${'0123456789abcdef'.repeat(4)}'`;
 
-function within<T>(p: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hang: ${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > HANG_MS) throw new Error(`hang: ${what}`);
-    await sleep(5);
-  }
-}
 
 async function tempHome(t: TestContext): Promise<string> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'enrolment-'));

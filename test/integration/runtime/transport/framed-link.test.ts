@@ -8,33 +8,15 @@ import { FrameError, RequestError } from '../../../../protocols/errors.js';
 import { FRAME_FORMAT, FRAME_MAGIC, encodeFrame } from '../../../../protocols/frame-codec.js';
 import { encodePayload } from '../../../../protocols/envelope.js';
 import { FramedLink, type FramedLinkOptions } from '../../../../runtime/transport/framed-link.js';
+import { HANG_MS, sleep, until, within } from '../../../harness/wait.js';
 
 type Link = FramedLink<ClusterBodies>;
 
-/** Generous upper bound, only to turn a hang into a failure. */
-const HANG_MS = 15_000;
 
 function opts(over: Partial<FramedLinkOptions<ClusterBodies>> = {}): FramedLinkOptions<ClusterBodies> {
   return { catalogue: ClusterCatalogue, maxFrameBytes: CLUSTER_MAX_FRAME_BYTES, requestTimeoutMs: HANG_MS, ...over };
 }
 
-function within<T>(p: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hang: ${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > HANG_MS) throw new Error(`hang: ${what}`);
-    await sleep(5);
-  }
-}
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp | string): Promise<RequestError> {
   let caught: unknown;
