@@ -102,7 +102,9 @@ export interface AgentRegistryDeps {
 export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, AgentRegistryMsg> {
   const { store, files } = deps;
   const log = deps.log.task('Agent registry');
-  const context = (): EnrolmentContext => ({ now: Date.now(), force: deps.force, managerName: deps.managerName, newKey: deps.newKey });
+  // The merged.mg sums as of the last build: a group choice compares the agent's checksum with them.
+  let mergedSums: ReadonlyMap<string, string> = new Map();
+  const context = (): EnrolmentContext => ({ now: Date.now(), force: deps.force, managerName: deps.managerName, newKey: deps.newKey, merged: mergedSums });
 
   const enqueue = (ctx: ActorContext<AgentRegistryMsg>, s: State, p: Pending): State => {
     // The flush is queued behind whatever is already in the mailbox: a burst becomes one batch.
@@ -252,7 +254,8 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
             else a.reply.ok(a.outcome);
           }
           if (s.queue.length > 0) ctx.self.tell({ kind: 'flush' });
-          return { ...s, flushing: false, merged: new Map([...s.merged, ...msg.merged]) };
+          mergedSums = new Map([...s.merged, ...msg.merged]);
+          return { ...s, flushing: false, merged: mergedSums };
         case 'catchup': {
           // Replaying more changes than the registry holds rows costs more than a snapshot (a fresh worker).
           const snapshot = msg.full || store.revision - msg.since >= Math.max(REGISTRY_BATCH, store.rowCount());
@@ -267,7 +270,8 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
           rebuildAll(ctx);
           return s;
         case 'merged':
-          return { ...s, merged: new Map([...s.merged, ...msg.merged]) };
+          mergedSums = new Map([...s.merged, ...msg.merged]);
+          return { ...s, merged: mergedSums };
       }
     },
     summary: (s) => ({
@@ -307,6 +311,7 @@ function describe(cmd: RegistryCommand): string {
     case 'delete-group': return `Group '${cmd.group}' removed.`;
     case 'assign-group': return `Group '${cmd.group}' assigned to agent '${formatAgentId(cmd.id)}'.`;
     case 'unassign-group': return `Group '${cmd.group}' unassigned from agent '${formatAgentId(cmd.id)}'.`;
+    case 'choose-group': return `Agent '${formatAgentId(cmd.id)}' has its group.`;
     default: return 'Done.';
   }
 }

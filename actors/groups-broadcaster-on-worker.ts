@@ -63,6 +63,8 @@ export interface ReplicaDeps {
   readonly store: ReplicaStore;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
+  /** Agents the replica just removed: their connections here are closed. */
+  readonly onRemoved: (ids: readonly number[]) => void;
 }
 
 export function groupsBroadcasterOnWorkerSpec(deps: ReplicaDeps): ActorSpec<State, ReplicaMsg> {
@@ -83,6 +85,8 @@ export function groupsBroadcasterOnWorkerSpec(deps: ReplicaDeps): ActorSpec<Stat
     let run = 0;
     while (run < fresh.length && fresh[run]?.rev === store.revision + run + 1) run += 1;
     const applied = run > 0 ? store.replay(fresh.slice(0, run)) : 0;
+    const removed = fresh.slice(0, run).flatMap(({ change }) => (change.op === 'agent-removed' ? [change.id] : []));
+    if (removed.length > 0) deps.onRemoved(removed);
     const rest = fresh.slice(run);
     return { gap: rest.length > 0, rest, applied };
   };

@@ -9,7 +9,7 @@ import type { Intervals } from '../runtime/config/types.js';
 import type { ClusterHealth, NodeInfo, WorkerHealth } from '../protocols/cluster-messages.js';
 import type { RejectCode } from '../protocols/errors.js';
 import type { AdmittedWorker, PeerLink } from './ports.js';
-import { workerSessionSpec, type SyncPort, type WorkerSessionMsg } from './worker-session-on-master.js';
+import { workerSessionSpec, type SyncPort, type WorkerSessionDeps, type WorkerSessionMsg } from './worker-session-on-master.js';
 import type { ManifestSnapshot } from './integrity-scanner.js';
 import type { AgentRegistryMsg } from './agent-registry.js';
 import type { RegistryPush } from './groups-broadcaster-on-master.js';
@@ -46,6 +46,7 @@ export interface MasterCoordinatorDeps {
   readonly self: NodeInfo;
   readonly integrity: ActorRef<{ readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> }>;
   readonly registry: ActorRef<Extract<AgentRegistryMsg, { kind: 'enrol' | 'command' | 'catchup' }>>;
+  readonly agentInfo: WorkerSessionDeps['agentInfo'];
   readonly sync: SyncPort;
   readonly intervals: Intervals;
   readonly log: Logger;
@@ -58,7 +59,7 @@ export interface MasterCoordinatorDeps {
 export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<CoordinatorState, MasterCoordinatorMsg> {
   const open = (ctx: ActorContext<MasterCoordinatorMsg>, sessions: Map<string, Session>, w: AdmittedWorker): void => {
     const ref = ctx.spawn(workerSessionSpec({
-      info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, registry: deps.registry, sync: deps.sync,
+      info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, registry: deps.registry, agentInfo: deps.agentInfo, sync: deps.sync,
     }));
     sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: Date.now() });
   };

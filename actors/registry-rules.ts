@@ -44,6 +44,8 @@ export interface EnrolmentContext {
   /** The master's host name: no agent may take it. */
   readonly managerName: string;
   readonly newKey: () => string;
+  /** md5 of each group's and multigroup's merged.mg, by CSV, as last built. */
+  readonly merged: ReadonlyMap<string, string>;
 }
 
 export type Decision<R, E> =
@@ -131,7 +133,24 @@ export function decideMutation(view: RegistryView, cmd: Mutation, ctx: Enrolment
       return assignGroup(view, cmd.id, cmd.group, cmd.replace);
     case 'unassign-group':
       return unassignGroup(view, cmd.id, cmd.group);
+    case 'choose-group':
+      return chooseGroup(view, cmd.id, cmd.mergedSum, ctx.merged);
   }
+}
+
+/** Only an agent that still has no group gets one (Wazuh's empty_only mode): the set whose merged.mg it holds, else default. */
+function chooseGroup(view: RegistryView, id: number, mergedSum: string | null, merged: ReadonlyMap<string, string>): MutationDecision {
+  const agent = view.agentById(id);
+  if (!agent) return unknownAgent(id);
+  if (agent.groups.length > 0) return { ok: true, changes: [], result: { kind: 'agent', agent: recordOf(agent), revision: 0 } };
+  const held = mergedSum === null ? undefined : [...merged].find(([csv, md5]) => md5 === mergedSum && csv.split(',').every((g) => view.groupExists(g)))?.[0];
+  const groups = held ? held.split(',') : defaultGroups(view);
+  if (groups.length === 0) return { ok: true, changes: [], result: { kind: 'agent', agent: recordOf(agent), revision: 0 } };
+  return { ok: true, changes: [{ op: 'groups-set', id, groups }], result: { kind: 'agent', agent: { ...recordOf(agent), groups }, revision: 0 } };
+}
+
+function recordOf(a: RegistryAgent): AgentRecord {
+  return { id: a.id, name: a.name, ip: a.ip, key: a.key, registeredAt: a.registeredAt, groups: [...a.groups] };
 }
 
 /** Members leave the group first; an agent left with none goes back to `default`, as in Wazuh. */

@@ -14,11 +14,13 @@ import type { ManifestSnapshot } from './integrity-scanner.js';
 import { MAILBOX_HIGH_WATER, type PeerLink } from './ports.js';
 import type { AgentRegistryMsg, CatchUp, RegistrySnapshot } from './agent-registry.js';
 import type { RegistryPush } from './groups-broadcaster-on-master.js';
+import type { AgentInfoIngestMsg, IngestAck } from './agent-info-ingest-on-master.js';
 import { REGISTRY_BATCH, type EnrolmentOutcome, type RegistryOutcome } from '../protocols/registry.js';
 
 type CoordinatorAsk = { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> } | { readonly kind: 'health'; readonly reply: Reply<ClusterBody<'health'>['health']> };
 type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };
 type RegistryAsk = Extract<AgentRegistryMsg, { kind: 'enrol' | 'command' | 'catchup' }>;
+type IngestAsk = Extract<AgentInfoIngestMsg, { kind: 'ingest' }>;
 type CheckFrame = Extract<ClusterFrame, { type: 'integrity-check' }>;
 
 export type WorkerSessionMsg =
@@ -71,6 +73,7 @@ export interface WorkerSessionDeps {
   readonly coordinator: ActorRef<CoordinatorAsk>;
   readonly integrity: ActorRef<ScannerAsk>;
   readonly registry: ActorRef<RegistryAsk>;
+  readonly agentInfo: ActorRef<IngestAsk>;
   readonly sync: SyncPort;
 }
 
@@ -92,7 +95,7 @@ export function sessionActorName(node: string): string {
   return `worker-session-${node.replace(/[^a-z0-9\-_.+!'()]/gi, (c) => `$${c.charCodeAt(0).toString(16)}`)}`;
 }
 
-type AnsweredType = 'nodes-request' | 'health-request' | 'enrol-request' | 'registry-request' | 'registry-catchup';
+type AnsweredType = 'nodes-request' | 'health-request' | 'enrol-request' | 'registry-request' | 'registry-catchup' | 'agent-info';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const secs = (ms: number): string => (ms / 1000).toFixed(3);
@@ -226,6 +229,10 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
       case 'registry-request':
         answer(frame, deps.registry.ask<RegistryOutcome>((reply) => ({ kind: 'command', command: frame.body.command, reply }), askMs)
           .then((outcome) => link.reply(frame, 'registry-result', { outcome })));
+        return { ...s, requests: s.requests + 1 };
+      case 'agent-info':
+        answer(frame, deps.agentInfo.ask<IngestAck>((reply) => ({ kind: 'ingest', node: info.name, updates: frame.body.updates, reply }), askMs)
+          .then((ack) => link.reply(frame, 'agent-info-ack', ack)));
         return { ...s, requests: s.requests + 1 };
       case 'registry-catchup':
         answer(frame, deps.registry.ask<CatchUp>((reply) => ({ kind: 'catchup', since: frame.body.since, full: frame.body.full, reply }), askMs)

@@ -109,8 +109,10 @@ export interface MasterSessionDeps {
   /** The link the transport holds open now, if any: the source of truth on restart. */
   readonly current: () => MasterConnection | null;
   readonly scanner: ActorRef<IntegrityScannerMsg>;
-  /** The registry replica (GroupsBroadcaster): it gets the link and the registry frames. */
-  readonly replica: ActorRef<Extract<ReplicaMsg, { kind: 'link-up' | 'link-down' | 'frame' }>>;
+  /** The registry replica (GroupsBroadcaster): it gets the registry frames. */
+  readonly replica: ActorRef<Extract<ReplicaMsg, { kind: 'frame' }>>;
+  /** Actors that talk to the master over the link themselves (the replica, AgentInfoIngest): told when it comes and goes. */
+  readonly linkFollowers: readonly ActorRef<LinkEvent>[];
   /** Validates a plan (every path) and prepares to write it; rejects if the plan is refused. */
   readonly beginApply: (plan: PlanFrame) => Promise<ActiveApply>;
   /** Rules, decoders, lists or SCA policies changed: event processing reloads. */
@@ -128,6 +130,8 @@ const secs = (ms: number): string => (ms / 1000).toFixed(3);
 export function retryDelaySeconds(connectionRetry: number, failures: number): number {
   return Math.min(connectionRetry, FIRST_RETRY_SECONDS * 2 ** Math.max(0, failures - 1));
 }
+
+export type LinkEvent = { readonly kind: 'link-up'; readonly link: PeerLink } | { readonly kind: 'link-down' };
 
 type ForwardedType = 'health-request' | 'nodes-request' | 'enrol-request' | 'registry-request';
 
@@ -154,7 +158,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     const keepaliveTimer = ctx.every(intervals.worker.keep_alive * 1000, { kind: 'keepalive-tick' });
     // After a (re)connection the tree is verified against the master at once, and the registry catches up.
     ctx.self.tell({ kind: 'check', reason: 'connected' });
-    deps.replica.tell({ kind: 'link-up', link });
+    for (const f of deps.linkFollowers) f.tell({ kind: 'link-up', link });
     return { ...s, phase: 'connected', conn, keepaliveTimer, failedKeepalives: 0, lastError: null, failures: 0, sync: null };
   };
 
@@ -170,7 +174,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   const waitAndRetry = (ctx: ActorContext<MasterSessionMsg>, prev: State, error: string, say: (delay: string) => void): State => {
     const s = dropSync(prev, error);
     s.keepaliveTimer?.cancel();
-    if (s.conn) deps.replica.tell({ kind: 'link-down' });
+    if (s.conn) for (const f of deps.linkFollowers) f.tell({ kind: 'link-down' });
     const failures = s.failures + 1;
     const delay = retryDelaySeconds(intervals.worker.connection_retry, failures);
     say(`${Number(delay.toFixed(3))}`);

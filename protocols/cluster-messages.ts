@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { catalogue, type FrameOf, type BodyOf, type MessageType } from './envelope.js';
 import { REJECT_CODES } from './errors.js';
 import { ManifestEntrySchema } from './integrity.js';
+import { AgentInfoAckBody, AgentInfoBody } from './agent-info.js';
 import {
   EnrolmentOutcomeSchema, ForwardedEnrolmentSchema, RegistryBeaconBody, RegistryChangesBody, RegistryCommandSchema,
   RegistryOutcomeSchema, RegistrySnapshotBody,
@@ -127,6 +128,9 @@ export const ClusterBodies = {
   /** manage_agents, agent_groups and cluster_control -a run on a worker: executed by the master. */
   'registry-request': z.strictObject({ command: RegistryCommandSchema }),
   'registry-result': z.strictObject({ outcome: RegistryOutcomeSchema }),
+  /** Worker → master: status of the agents connected there; the master acknowledges what it stored. */
+  'agent-info': AgentInfoBody,
+  'agent-info-ack': AgentInfoAckBody,
 } as const;
 
 export type ClusterBodies = typeof ClusterBodies;

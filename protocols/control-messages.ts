@@ -7,6 +7,7 @@ import { ClusterHealthSchema, NodeInfoSchema } from './cluster-messages.js';
 import { NodeStatusSchema } from './node-status.js';
 import { RegistryCommandSchema, RegistryOutcomeSchema } from './registry.js';
 
+const Count = z.number().int().nonnegative();
 const SummaryValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 export const ActorFiguresSchema = z.strictObject({
@@ -29,6 +30,8 @@ export const ControlBodies = {
   'get-health': z.strictObject({}),
   /** Test-only: refused unless cluster.json sets fault_injection. */
   'crash-actor': z.strictObject({ path: z.string().min(1).max(512) }),
+  /** The agent messaging service's counters on this node. */
+  'get-agent-service': z.strictObject({}),
   /** manage_agents, agent_groups, cluster_control -a: run by the master's registry. */
   'registry': z.strictObject({ command: RegistryCommandSchema }),
   // Replies
@@ -38,6 +41,9 @@ export const ControlBodies = {
   'health': z.strictObject({ health: ClusterHealthSchema }),
   'done': z.strictObject({ detail: z.string() }),
   'registry-result': z.strictObject({ outcome: RegistryOutcomeSchema }),
+  'agent-service': z.strictObject({
+    agents: Count, messages: Count, events: Count, keepalives: Count, refused: Count, pushes: Count, tcp: Count, udpPeers: Count,
+  }),
   'error': z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }),
 } as const;
 

@@ -85,6 +85,8 @@ export const RegistryCommandSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('unassign-group'), ...AgentRef.shape, group: GroupNameSchema }),
   z.strictObject({ op: z.literal('list-groups') }),
   z.strictObject({ op: z.literal('group-members'), group: GroupNameSchema }),
+  /** An agent without a group sent its first keepalive: the group whose merged.mg it holds, else default (Wazuh's assigngroup). */
+  z.strictObject({ op: z.literal('choose-group'), ...AgentRef.shape, mergedSum: z.string().max(64).nullable() }),
 ]);
 export type RegistryCommand = z.infer<typeof RegistryCommandSchema>;
 

@@ -19,7 +19,9 @@ import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/mast
 import { masterSessionSpec, type MasterLinkStatus, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
 import { integrityScannerSpec, type IntegrityScannerMsg, type ManifestSnapshot } from '../actors/integrity-scanner.js';
 import type { SyncPort } from '../actors/worker-session-on-master.js';
-import { agentInfoIngestSpec } from '../actors/agent-info-ingest.js';
+import { agentInfoIngestOnMasterSpec, type AgentInfoIngestMsg } from '../actors/agent-info-ingest-on-master.js';
+import { agentInfoIngestOnWorkerSpec, type WorkerIngestMsg } from '../actors/agent-info-ingest-on-worker.js';
+import { AgentInfoStore } from './storage/agent-info-store.js';
 import { agentRegistrySpec, type AgentRegistryMsg } from '../actors/agent-registry.js';
 import { groupsBroadcasterOnMasterSpec, type GroupsBroadcasterMsg } from '../actors/groups-broadcaster-on-master.js';
 import { groupsBroadcasterOnWorkerSpec, type ReplicaMsg } from '../actors/groups-broadcaster-on-worker.js';
@@ -28,6 +30,8 @@ import { registryFiles } from './storage/registry-files.js';
 import { prepareRegistry } from './storage/registry-restore.js';
 import { startEnrolmentService } from './agents/enrolment-service.js';
 import type { EnrolmentServer } from './agents/enrolment-server.js';
+import { startAgentService, type AgentService } from './agents/agent-service.js';
+import type { AgentGatewayDeps } from './agents/agent-gateway.js';
 import { newAgentKey } from '../protocols/agent-keys.js';
 import type { EnrolmentOutcome, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
 import os from 'node:os';
@@ -46,8 +50,15 @@ export interface RunningNode {
 }
 
 type Role =
-  | { readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer; readonly registry: ActorRef<AgentRegistryMsg> }
-  | { readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient; readonly replica: ActorRef<ReplicaMsg> };
+  | {
+    readonly type: 'master'; readonly coordinator: ActorRef<MasterCoordinatorMsg>; readonly server: ClusterServer; readonly registry: ActorRef<AgentRegistryMsg>;
+    readonly agentInfo: ActorRef<AgentInfoIngestMsg>; readonly infoStore: AgentInfoStore;
+    readonly statusBus: { close(): Promise<void> } | null;
+  }
+  | {
+    readonly type: 'worker'; readonly session: ActorRef<MasterSessionMsg>; readonly client: ClusterClient; readonly replica: ActorRef<ReplicaMsg>;
+    readonly agentInfo: ActorRef<WorkerIngestMsg>;
+  };
 
 /** What the role-specific parts share. */
 interface NodeParts {
@@ -59,6 +70,8 @@ interface NodeParts {
   readonly events: NodeEvents;
   /** queue/db/global.db: the registry on the master, its replica on a worker. */
   readonly registryDb: RegistryDb;
+  /** Agents the registry removed: the agent service closes their connections. */
+  readonly agentsRemoved: (ids: readonly number[]) => void;
 }
 
 export function nodeTag(config: NodeConfig): string {
@@ -96,9 +109,12 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
     // Only the master announces its changes; a worker's local changes wait for its next check.
     ...(isMaster ? { onChanged: (m: ManifestSnapshot) => coordinator?.tell({ kind: 'manifest-changed', revision: m.revision, digest: m.digest }) } : {}),
   }));
-  system.spawn(agentInfoIngestSpec());
   const registryDb = RegistryDb.open(path.join(config.home, 'queue', 'db', 'global.db'), isMaster ? 'master' : 'replica');
-  const parts: NodeParts = { config, system, log, askMs, integrity, events, registryDb };
+  let agentService: AgentService | null = null;
+  const parts: NodeParts = {
+    config, system, log, askMs, integrity, events, registryDb,
+    agentsRemoved: (ids) => agentService?.gateway.forget(ids),
+  };
 
   // The control socket comes first: it also tells us whether another node already runs in this home.
   // Requests are answered once every service is up.
@@ -107,6 +123,11 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   let enrolment: EnrolmentServer | null = null;
   const control = new ControlServer(controlSocketPath(config.home), async (req) => {
     if (!role) return { type: 'error', body: { code: 'starting', message: 'the node is still starting' } };
+    if (req.type === 'get-agent-service') {
+      if (!agentService) return { type: 'error', body: { code: 'disabled', message: 'no agent service on this node' } };
+      const { tcp, udpPeers } = agentService.server.figures();
+      return { type: 'agent-service', body: { ...agentService.gateway.figures(), tcp, udpPeers } };
+    }
     return answerControl(req, parts, role);
   }, log);
   try {
@@ -127,8 +148,10 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       onError: (err) => log.task('Local integrity').warning(`File watch error: ${err.message}; the periodic scan still runs.`),
     });
     if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, enrolmentPorts(parts, started), log);
+    agentService = await startAgentService(config, gatewayPorts(parts, started), log);
     role = started;
   } catch (err) {
+    await agentService?.stop();
     await enrolment?.stop();
     await control.stop();
     if (started) await stopRole(started);
@@ -165,6 +188,7 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       log.info(`Stopping: ${reason}`);
       clearInterval(heartbeat);
       await watcher?.close();
+      await agentService?.stop();
       await enrolment?.stop();
       await control.stop();
       await stopRole(running);
@@ -193,6 +217,24 @@ function enrolmentPorts(parts: NodeParts, role: Role): Parameters<typeof startEn
   return {
     decide: (request) => role.session.ask<EnrolmentOutcome>((reply) => ({ kind: 'enrol', request, reply }), askMs),
     holds: (revision) => role.replica.ask<boolean>((reply) => ({ kind: 'wait-for', revision, timeoutMs: KEY_ARRIVAL_WAIT_MS, reply }), KEY_ARRIVAL_WAIT_MS + askMs),
+  };
+}
+
+function gatewayPorts(parts: NodeParts, role: Role): Omit<AgentGatewayDeps, 'home' | 'log'> {
+  const { askMs, log, config } = parts;
+  const choice = (command: RegistryCommand): void => {
+    registryCommand(role, command, askMs).then((outcome) => {
+      if (!outcome.ok) log.warning(`No group for agent ${command.op === 'choose-group' ? command.id : '?'}: ${outcome.error.text}`);
+    }, (err: Error) => log.warning(`No group chosen yet: ${err.message}`));
+  };
+  return {
+    directory: parts.registryDb,
+    report: role.type === 'master'
+      ? (update) => role.agentInfo.tell({ kind: 'ingest', node: config.cluster.nodeName, updates: [update], reply: null })
+      : (update) => role.agentInfo.tell({ kind: 'update', update }),
+    chooseGroup: (id, mergedSum) => choice({ op: 'choose-group', id, mergedSum }),
+    // Event processing comes with the ruleset; until then events are counted.
+    onEvent: () => undefined,
   };
 }
 
@@ -252,19 +294,35 @@ async function startMaster(parts: NodeParts): Promise<Extract<Role, { type: 'mas
     force: config.agents.auth.force,
     managerName: os.hostname(),
     newKey: newAgentKey,
-    onCommitted: (changes) => broadcaster?.tell({ kind: 'committed', changes }),
+    onCommitted: (changes) => {
+      broadcaster?.tell({ kind: 'committed', changes });
+      const removed = changes.flatMap(({ change }) => (change.op === 'agent-removed' ? [change.id] : []));
+      if (removed.length > 0) parts.agentsRemoved(removed);
+    },
   }));
   broadcaster = system.spawn(groupsBroadcasterOnMasterSpec({
     log, beaconSeconds: intervals.master.sync_agent_groups, askMs, registry,
     fanOut: (push) => coordinator?.tell({ kind: 'registry-push', push }),
   }));
+  const infoStore = AgentInfoStore.open(path.join(config.home, 'queue', 'db', 'global.db'));
+  // Agent status changes go to Redis when configured; the store's numbered log refills it after an outage.
+  const statusBus = cluster.redisUrl
+    ? new (await import('./redis/agent-status-bus.js')).AgentStatusBus({
+      url: cluster.redisUrl, cluster: cluster.name, log: log.task('Agent status'), since: (seq, limit) => infoStore.since(seq, limit),
+    })
+    : null;
+  statusBus?.start();
+  const agentInfo = system.spawn(agentInfoIngestOnMasterSpec({
+    table: infoStore, log, disconnectionSeconds: config.agents.disconnectionTimeSeconds,
+    publish: (events) => statusBus?.publish(events),
+  }));
   coordinator = system.spawn(masterCoordinatorSpec({
-    cluster: cluster.name, self, intervals, log, integrity: parts.integrity, registry, sync: syncPort(config),
+    cluster: cluster.name, self, intervals, log, integrity: parts.integrity, registry, agentInfo, sync: syncPort(config),
     openLinks: () => server.openLinks(),
     probeTimeoutMs: Math.min(askMs, 5000),
   }));
   await server.start();
-  return { type: 'master', coordinator, server, registry };
+  return { type: 'master', coordinator, server, registry, agentInfo, infoStore, statusBus };
 }
 
 async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'worker' }>> {
@@ -285,23 +343,32 @@ async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'wor
   });
   const replica = system.spawn(groupsBroadcasterOnWorkerSpec({
     store: parts.registryDb, log: log.tagged(`Worker ${cluster.nodeName}`), requestTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
+    onRemoved: parts.agentsRemoved,
+  }));
+  const agentInfo = system.spawn(agentInfoIngestOnWorkerSpec({
+    log: log.tagged(`Worker ${cluster.nodeName}`), syncSeconds: intervals.worker.sync_agent_info, requestTimeoutMs: intervals.communication.timeout_cluster_request * 1000,
   }));
   const session = system.spawn(masterSessionSpec({
-    nodeName: cluster.nodeName, intervals, log, replica,
+    nodeName: cluster.nodeName, intervals, log, replica, linkFollowers: [replica, agentInfo],
     connect: () => client.connect(),
     current: () => client.current(),
     scanner: parts.integrity,
     beginApply: (plan) => SyncApplier.begin(config.home, plan, { maxFileBytes: intervals.communication.max_zip_size }),
     onRulesetChanged: (paths) => events.emit('ruleset-changed', paths),
   }));
-  return { type: 'worker', session, client, replica };
+  return { type: 'worker', session, client, replica, agentInfo };
 }
 
 const isWildcard = (addr: string): boolean => addr === '0.0.0.0' || addr === '::';
 
 async function stopRole(role: Role): Promise<void> {
-  if (role.type === 'master') await role.server.stop();
-  else role.client.close('worker shutting down');
+  if (role.type === 'master') {
+    await role.server.stop();
+    await role.statusBus?.close();
+    role.infoStore.close();
+  } else {
+    role.client.close('worker shutting down');
+  }
 }
 
 async function listNodes(role: Role, askMs: number): Promise<NodeInfo[]> {

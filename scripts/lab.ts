@@ -66,7 +66,7 @@ for (const n of nodes) {
   const home = path.join(root, n.name);
   await writeNodeHome(home, {
     cluster: 'wazuh', nodeName: n.name, nodeType: n.type, key, port: argv.port,
-    bindAddr: n.address, masterAddress: '127.0.0.1', localIp: n.address, ...(argv.redisUrl ? { redisUrl: argv.redisUrl } : {}),
+    bindAddr: n.address, masterAddress: '127.0.0.1', localIp: n.address, remoteProtocol: 'tcp,udp', ...(argv.redisUrl ? { redisUrl: argv.redisUrl } : {}),
   });
   const out = openSync(path.join(home, 'logs', 'clusterd.out'), 'a');
   const child = spawn(process.execPath, [clusterd, '--home', home], { stdio: ['ignore', out, out] });

@@ -16,6 +16,8 @@ export const DEFAULT_AGENT_SERVICES: AgentServices = Object.freeze({
     force: Object.freeze({ enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 }),
   }),
   localIp: null,
+  remote: Object.freeze({ port: 1514, tcp: true, udp: false }),
+  disconnectionTimeSeconds: 900,
 });
 
 const AUTH_LEAVES = ['disabled', 'port', 'use_password', 'use_source_ip'] as const;
@@ -26,8 +28,40 @@ const AUTH_IGNORED = new Set([
   'ssl_agent_ca', 'limit_maxagents', 'key_request', 'agents', 'force_insert', 'force_time',
 ]);
 
-export function compileAgentServices(auth: readonly XmlElement[], remote: readonly XmlElement[], issues: Issues): AgentServices {
-  return { auth: compileAuth(auth, issues), localIp: compileLocalIp(remote, issues) };
+export function compileAgentServices(auth: readonly XmlElement[], remote: readonly XmlElement[], global: readonly XmlElement[], issues: Issues): AgentServices {
+  return {
+    auth: compileAuth(auth, issues),
+    localIp: compileLocalIp(remote, issues),
+    remote: compileRemote(remote, issues),
+    disconnectionTimeSeconds: compileDisconnectionTime(global, issues),
+  };
+}
+
+/** The secure block's port and protocols (Wazuh: `tcp`, `udp` or `tcp,udp`; default tcp). */
+function compileRemote(blocks: readonly XmlElement[], issues: Issues): AgentServices['remote'] {
+  let remote = DEFAULT_AGENT_SERVICES.remote;
+  for (const block of blocks) {
+    if ((block.children.find((c) => c.name === 'connection')?.text ?? 'secure') !== 'secure') continue;
+    const port = block.children.find((c) => c.name === 'port');
+    const protocol = block.children.find((c) => c.name === 'protocol');
+    const names = protocol ? protocol.text.toLowerCase().split(',').map((p) => p.trim()) : ['tcp'];
+    if (protocol && (names.length === 0 || names.some((p) => p !== 'tcp' && p !== 'udp'))) {
+      issues.error(protocol, `Invalid protocol '${protocol.text}': expected tcp, udp or tcp,udp`);
+    }
+    remote = { port: port ? checkServicePort(port, issues) : remote.port, tcp: names.includes('tcp'), udp: names.includes('udp') };
+  }
+  return remote;
+}
+
+/** `<global>` holds much else of Wazuh's; only this value concerns the cluster. */
+function compileDisconnectionTime(blocks: readonly XmlElement[], issues: Issues): number {
+  let seconds = DEFAULT_AGENT_SERVICES.disconnectionTimeSeconds;
+  for (const el of blocks.flatMap((b) => b.children).filter((c) => c.name === 'agents_disconnection_time')) {
+    const value = checkTime(el, issues);
+    if (value < 1) issues.error(el, `Invalid agents_disconnection_time '${el.text}': at least 1 second`);
+    else seconds = value;
+  }
+  return seconds;
 }
 
 function compileAuth(blocks: readonly XmlElement[], issues: Issues): AgentServices['auth'] {

@@ -67,7 +67,8 @@ export function compileOssecConf(text: string, file: string): OssecConf {
   const issues = new Issues(file);
   const roots = parseXml(text, issues);
   const cluster = roots === null ? null : compileCluster(sections(roots, 'cluster'), issues);
-  const agents = compileAgentServices(roots === null ? [] : sections(roots, 'auth'), roots === null ? [] : sections(roots, 'remote'), issues);
+  const section = (name: string): XmlElement[] => (roots === null ? [] : sections(roots, name));
+  const agents = compileAgentServices(section('auth'), section('remote'), section('global'), issues);
   const byLine = (a: ConfigIssue, b: ConfigIssue): number => (a.line ?? 0) - (b.line ?? 0);
   return {
     cluster: issues.errors.length > 0 ? null : cluster,

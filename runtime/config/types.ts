@@ -100,4 +100,12 @@ export interface AgentServices {
   };
   /** `<remote><local_ip>`: where agent services listen; null = every address. */
   readonly localIp: string | null;
+  /** The secure `<remote>` block: agent messaging. */
+  readonly remote: {
+    readonly port: number;
+    readonly tcp: boolean;
+    readonly udp: boolean;
+  };
+  /** `<global><agents_disconnection_time>`: an agent silent this long is disconnected. */
+  readonly disconnectionTimeSeconds: number;
 }

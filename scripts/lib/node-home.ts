@@ -20,6 +20,11 @@ export interface NodeHomeSpec {
   readonly localIp?: string;
   /** Written to etc/authd.pass, with `<use_password>yes`, when given. */
   readonly authPassword?: string;
+  /** `<remote><port>` (1514) and `<protocol>` (tcp). */
+  readonly remotePort?: number;
+  readonly remoteProtocol?: string;
+  /** `<global><agents_disconnection_time>`, e.g. `3s`. */
+  readonly disconnectionTime?: string;
   /** Written to etc/cluster.json when given. */
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -32,11 +37,19 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
   const auth = spec.authPort === undefined && !password ? '' : `
   <auth>${spec.authPort === undefined ? '' : `\n    <port>${spec.authPort}</port>`}${password}
   </auth>`;
-  const remote = spec.localIp === undefined ? '' : `
+  const remoteLines = [
+    spec.localIp === undefined ? '' : `\n    <local_ip>${escapeXml(spec.localIp)}</local_ip>`,
+    spec.remotePort === undefined ? '' : `\n    <port>${spec.remotePort}</port>`,
+    spec.remoteProtocol === undefined ? '' : `\n    <protocol>${escapeXml(spec.remoteProtocol)}</protocol>`,
+  ].join('');
+  const remote = remoteLines === '' ? '' : `
   <remote>
-    <connection>secure</connection>
-    <local_ip>${escapeXml(spec.localIp)}</local_ip>
+    <connection>secure</connection>${remoteLines}
   </remote>`;
+  const global = spec.disconnectionTime === undefined ? '' : `
+  <global>
+    <agents_disconnection_time>${escapeXml(spec.disconnectionTime)}</agents_disconnection_time>
+  </global>`;
   return `<!-- clusterd node ${escapeXml(spec.nodeName)} -->
 <ossec_config>
   <cluster>
@@ -51,7 +64,7 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
     </nodes>
     <hidden>no</hidden>
     <disabled>no</disabled>${redis}
-  </cluster>${auth}${remote}
+  </cluster>${auth}${remote}${global}
 </ossec_config>
 `;
 }

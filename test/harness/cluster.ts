@@ -59,8 +59,8 @@ export class NodeProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
 
-  /** `authPort`: where this node's enrolment service listens (on 127.0.0.1). */
-  constructor(readonly home: string, readonly name: string, readonly authPort = 0) {}
+  /** `authPort` and `remotePort`: where this node's enrolment and agent services listen (on 127.0.0.1). */
+  constructor(readonly home: string, readonly name: string, readonly authPort = 0, readonly remotePort = 0) {}
 
   get logFile(): string {
     return path.join(this.home, 'logs', 'cluster.log');
@@ -137,6 +137,8 @@ export interface TestCluster {
 
 export interface TestClusterOptions {
   readonly workers: number;
+  /** Settings every node's home gets (before per-node overrides), e.g. a short disconnection time. */
+  readonly homeDefaults?: Partial<NodeHomeSpec>;
   readonly redisUrl?: string;
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -150,11 +152,14 @@ export async function makeCluster(prefix: string, opts: TestClusterOptions): Pro
   const addNode = async (name: string, type: 'master' | 'worker', overrides: Partial<NodeHomeSpec> = {}): Promise<NodeProcess> => {
     const home = path.join(root, name);
     const authPort = overrides.authPort ?? await freePort();
+    // TCP and UDP share the number: a free TCP port is taken for both.
+    const remotePort = overrides.remotePort ?? await freePort();
     await writeNodeHome(home, {
       cluster: 'wazuh', nodeName: name, nodeType: type, key, port, bindAddr: '127.0.0.1', masterAddress: '127.0.0.1',
-      authPort, localIp: '127.0.0.1', clusterJson, ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), ...overrides,
+      authPort, remotePort, remoteProtocol: 'tcp,udp', localIp: '127.0.0.1', clusterJson,
+      ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), ...opts.homeDefaults, ...overrides,
     });
-    const node = new NodeProcess(home, name, authPort);
+    const node = new NodeProcess(home, name, authPort, remotePort);
     nodes.push(node);
     return node;
   };

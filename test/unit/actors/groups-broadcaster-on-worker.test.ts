@@ -118,7 +118,7 @@ function harness(t: TestContext): Harness {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const sink = new MemorySink();
-  const actor = sys.spawn(groupsBroadcasterOnWorkerSpec({ store: replica, log: createLogger(sink, 'Worker w1'), requestTimeoutMs: ASK_MS }));
+  const actor = sys.spawn(groupsBroadcasterOnWorkerSpec({ store: replica, log: createLogger(sink, 'Worker w1'), requestTimeoutMs: ASK_MS, onRemoved: () => undefined }));
   const fake = fakeLink(master, () => actor);
   return {
     master, replica, actor, fake, sink,

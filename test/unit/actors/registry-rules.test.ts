@@ -37,9 +37,9 @@ function openMaster(t: TestContext): RegistryDb {
 
 const FORCE: ForcePolicy = { enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 };
 
-function context(force: Partial<ForcePolicy> = {}, managerName = 'manager-host'): EnrolmentContext {
+function context(force: Partial<ForcePolicy> = {}, managerName = 'manager-host', merged: ReadonlyMap<string, string> = new Map()): EnrolmentContext {
   let n = 0;
-  return { now: NOW, force: { ...FORCE, ...force }, managerName, newKey: () => keyFor(`new-${++n}`) };
+  return { now: NOW, force: { ...FORCE, ...force }, managerName, newKey: () => keyFor(`new-${++n}`), merged };
 }
 
 function agent(id: number, name: string, extra: Partial<AgentRecord> = {}): AgentRecord {
@@ -373,4 +373,20 @@ test('registry rules - an agent in default only cannot leave it (it would be lef
   assert.deepEqual(refused(mutate(db, { op: 'unassign-group', id: 1, group: 'default' })),
     { code: 'invalid', text: "Agent '001' belongs only to the default group." });
   assert.deepEqual(db.agentById(1)?.groups, ['default']);
+});
+
+test('registry rules - choose-group: the group whose merged.mg the agent holds, else default; never over an existing choice', (t) => {
+  const store = openMaster(t);
+  store.commit([{ op: 'group-created', group: 'default' }, { op: 'group-created', group: 'dbs' }, { op: 'group-created', group: 'web' }]);
+  store.commit([{ op: 'agent-added', agent: agent(1, 'no-group', { groups: [] }) }, { op: 'agent-added', agent: agent(2, 'has-group', { groups: ['web'] }) }]);
+  const merged = new Map([['default', 'a'.repeat(32)], ['dbs,web', 'b'.repeat(32)], ['web', 'c'.repeat(32)]]);
+  const choose = (id: number, mergedSum: string | null) => decideMutation(store, { op: 'choose-group', id, mergedSum }, context({}, 'manager-host', merged));
+  assert.deepEqual(choose(1, 'b'.repeat(32)), { ok: true, changes: [{ op: 'groups-set', id: 1, groups: ['dbs', 'web'] }], result: { kind: 'agent', agent: { ...agent(1, 'no-group'), groups: ['dbs', 'web'] }, revision: 0 } });
+  const fallback = choose(1, 'f'.repeat(32));
+  assert.ok(fallback.ok);
+  assert.deepEqual(fallback.changes, [{ op: 'groups-set', id: 1, groups: ['default'] }]);
+  const kept = choose(2, 'a'.repeat(32));
+  assert.ok(kept.ok);
+  assert.deepEqual(kept.changes, []);
+  assert.equal(choose(9, null).ok, false);
 });

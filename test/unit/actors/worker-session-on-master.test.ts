@@ -55,7 +55,8 @@ function session(t: { after(fn: () => void): void }, send: SyncPort['send']): { 
   sys.spawn(workerSessionSpec({
     info: { name: 'w1', type: 'worker', version: '0.1.0', address: '127.0.0.9' }, link, intervals,
     log: createLogger(new MemorySink(), 'Master'), coordinator: coordinator as unknown as WorkerSessionDeps['coordinator'],
-    integrity: scanner as unknown as WorkerSessionDeps['integrity'], registry: coordinator as unknown as WorkerSessionDeps['registry'], sync: { maxFileBytes: 1e9, maxSyncBytes: 1e9, send },
+    integrity: scanner as unknown as WorkerSessionDeps['integrity'], registry: coordinator as unknown as WorkerSessionDeps['registry'],
+    agentInfo: coordinator as unknown as WorkerSessionDeps['agentInfo'], sync: { maxFileBytes: 1e9, maxSyncBytes: 1e9, send },
   })) satisfies ActorRef<WorkerSessionMsg>;
   return { sent, deliver };
 }

@@ -544,7 +544,8 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
       '    <force><enabled>no</enabled><key_mismatch>no</key_mismatch><disconnected_time>2h</disconnected_time><after_registration_time>30m</after_registration_time></force>',
       '    <ciphers>HIGH</ciphers></auth>',
       '  <remote><connection>syslog</connection><local_ip>10.0.0.9</local_ip></remote>',
-      '  <remote><connection>secure</connection><local_ip>127.0.0.2</local_ip></remote>',
+      '  <remote><connection>secure</connection><local_ip>127.0.0.2</local_ip><port>1600</port><protocol>udp,TCP</protocol></remote>',
+      '  <global><jsonout_output>yes</jsonout_output><agents_disconnection_time>20m</agents_disconnection_time></global>',
     ].join('\n'));
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.agents, {
@@ -553,6 +554,8 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
         force: { enabled: false, keyMismatch: false, disconnectedTimeSeconds: 7200, afterRegistrationTimeSeconds: 1800 },
       },
       localIp: '127.0.0.2',
+      remote: { port: 1600, tcp: true, udp: true },
+      disconnectionTimeSeconds: 1200,
     });
   });
 
@@ -564,7 +567,8 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
       '    <force><disconnected_time>soon</disconnected_time><bogus>1</bogus></force>',
       '    <nonsense/>',
       '  </auth>',
-      '  <remote><local_ip>not-an-ip</local_ip></remote>',
+      '  <remote><local_ip>not-an-ip</local_ip><protocol>sctp</protocol></remote>',
+      '  <global><agents_disconnection_time>0</agents_disconnection_time></global>',
     ].join('\n'));
     assert.deepEqual(result.errors.map((e) => [e.line, e.element]), [
       [3, 'ossec_config/auth/port'],
@@ -573,6 +577,8 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
       [5, 'ossec_config/auth/force/disconnected_time'],
       [6, 'ossec_config/auth/nonsense'],
       [8, 'ossec_config/remote/local_ip'],
+      [8, 'ossec_config/remote/protocol'],
+      [9, 'ossec_config/global/agents_disconnection_time'],
     ]);
     assert.match(result.errors[0]?.message ?? '', /Invalid port '99999'/);
     assert.match(result.errors[5]?.message ?? '', /Invalid local_ip 'not-an-ip'/);
