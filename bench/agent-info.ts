@@ -89,7 +89,8 @@ function masterRss(pid: number | undefined): number {
 let c: TestCluster | undefined;
 const clients: ClusterClient[] = [];
 try {
-  c = await makeCluster('bench-agent-info', { workers: 0 });
+  // Default intervals: the bench's links send no keepalives, which the test intervals would punish within 2 s.
+  c = await makeCluster('bench-agent-info', { workers: 0, clusterJson: {} });
   const { master } = c;
   progress(`seeding ${AGENTS} agents`);
   seed(master.home);

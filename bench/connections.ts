@@ -36,7 +36,7 @@ try {
   const steps: { agents: number; cpu: number }[] = [];
   for (const target of STEPS) {
     const more = await startFleet({
-      count: target - fleet.length, prefix: `conn${target}`, enrolPort: worker.authPort, servers: [worker.remotePort], keepaliveMs: 10_000,
+      count: target - fleet.length, prefix: `conn${target}`, nodes: [worker], keepaliveMs: 10_000,
     });
     fleet.push(...more);
     const share = await cpuShare(pid);

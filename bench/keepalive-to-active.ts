@@ -28,22 +28,22 @@ try {
   await Promise.all(workers.map((w) => w.start()));
   await waitFor(async () => (await listedNodes(master)).length === 3, 'the cluster to form', 30_000);
   fleet = await startFleet({
-    count: AGENTS, prefix: 'load', enrolPort: workers[0].authPort, servers: workers.map((w) => w.remotePort), keepaliveMs: 10_000,
+    count: AGENTS, prefix: 'load', nodes: workers, keepaliveMs: 10_000,
     progress: (n) => progress(`${n}/${AGENTS} agents connected`),
   });
   progress(`${AGENTS} agents connected; sampling ${SAMPLE} first keepalives`);
   const sample = await startFleet({
-    count: SAMPLE, prefix: 'probe', enrolPort: workers[1].authPort, servers: workers.map((w) => w.remotePort), keepaliveMs: 3_600_000,
+    count: SAMPLE, prefix: 'probe', nodes: workers, keepaliveMs: 3_600_000,
   });
   fleet.push(...sample);
   const db = new Database(path.join(master.home, 'queue', 'db', 'global.db'), { readonly: true, fileMustExist: true });
   const status = db.prepare<[string], string>('SELECT connection_status FROM agent WHERE name = ?').pluck();
   const active: number[] = [];
   const acked: number[] = [];
-  for (const [i, agent] of sample.entries()) {
-    const name = `probe-${i}`;
+  for (const agent of sample) {
+    const { name } = agent;
     const t0 = performance.now();
-    const ack = agent.keepaliveNow().then((ms) => acked.push(ms));
+    const ack = agent.keepaliveNow().then((ms: number) => acked.push(ms));
     while (status.get(name) !== 'active') {
       if (performance.now() - t0 > 30_000) throw new Error(`${name} not active after 30 s`);
       await new Promise((r) => setTimeout(r, 2));

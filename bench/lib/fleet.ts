@@ -5,12 +5,16 @@
 import fs from 'node:fs';
 import { SimulatedAgent, type SimulatedAgentOptions } from '../../runtime/agents/simulated-agent.js';
 
+export interface FleetNode {
+  readonly authPort: number;
+  readonly remotePort: number;
+}
+
 export interface FleetOptions {
   readonly count: number;
   readonly prefix: string;
-  readonly enrolPort: number;
-  /** Agent service ports, used round robin. */
-  readonly servers: readonly number[];
+  /** Used round robin: an agent enrols through the node it then reports to (that node holds its key at once). */
+  readonly nodes: readonly FleetNode[];
   readonly keepaliveMs: number;
   readonly concurrency?: number;
   readonly extra?: Partial<SimulatedAgentOptions>;
@@ -22,9 +26,10 @@ export async function startFleet(opts: FleetOptions): Promise<SimulatedAgent[]> 
   let next = 0;
   await Promise.all(Array.from({ length: opts.concurrency ?? 32 }, async () => {
     for (let i = next++; i < opts.count; i = next++) {
+      const node = opts.nodes[i % opts.nodes.length];
       const agent = new SimulatedAgent({
-        name: `${opts.prefix}-${i}`, enrol: { host: '127.0.0.1', port: opts.enrolPort },
-        server: { host: '127.0.0.1', port: opts.servers[i % opts.servers.length] ?? 0, transport: 'tcp' }, keepaliveMs: opts.keepaliveMs, ...opts.extra,
+        name: `${opts.prefix}-${i}`, enrol: { host: '127.0.0.1', port: node?.authPort ?? 0 },
+        server: { host: '127.0.0.1', port: node?.remotePort ?? 0, transport: 'tcp' }, keepaliveMs: opts.keepaliveMs, ...opts.extra,
       });
       await agent.enrolNow();
       await agent.start();
