@@ -5,13 +5,16 @@
  * Baseline in the same run: the worker's CPU with no agents over the same window.
  * Prints one JSON line; progress goes to stderr.
  *
- * Sizes: STEPS (default 1000,2000,4000,8000), WINDOW (10 s).
+ * Each step settles one keepalive period first, so new agents' enrolment, first full
+ * reports and merged.mg pushes are not counted as the steady cost.
+ *
+ * Sizes: STEPS (default 1000,2000,4000,6000,8000,10000), WINDOW (10 s).
  */
 import { makeCluster, listedNodes, waitFor, type TestCluster, type NodeProcess } from '../test/harness/cluster.js';
 import { startFleet, cpuMs, r2 } from './lib/fleet.js';
 import type { SimulatedAgent } from '../runtime/agents/simulated-agent.js';
 
-const STEPS = (process.env['STEPS'] ?? '1000,2000,4000,8000').split(',').map(Number);
+const STEPS = (process.env['STEPS'] ?? '1000,2000,4000,6000,8000,10000').split(',').map(Number);
 const WINDOW_MS = Number(process.env['WINDOW'] ?? 10) * 1000;
 const progress = (msg: string): void => { process.stderr.write(`[connections] ${msg}\n`); };
 
@@ -39,6 +42,7 @@ try {
       count: target - fleet.length, prefix: `conn${target}`, nodes: [worker], keepaliveMs: 10_000,
     });
     fleet.push(...more);
+    await new Promise((r) => setTimeout(r, 12_000));
     const share = await cpuShare(pid);
     steps.push({ agents: fleet.length, cpu: r2(share * 100) });
     progress(`${fleet.length} agents: worker at ${(share * 100).toFixed(1)}% of a core`);

@@ -2,14 +2,15 @@
 /**
  * The local lab: a master and two workers as separate clusterd processes, each on
  * its own loopback address (127.0.0.1, .2, .3) with the standard port 1516, on
- * embedded defaults, each with its enrolment service on its own address, port 1515.
- * Prints `cluster_control -l` once the cluster formed, enrols one agent through each
- * node as a Wazuh agent would, and prints `cluster_control -a`; Ctrl-C stops every node.
+ * embedded defaults, each with its enrolment (1515) and agent (1514) services on its
+ * own address. Prints `cluster_control -l` once the cluster formed, then starts a few
+ * simulated agents (enrolled over TLS, reporting over the real protocol, one through
+ * each node) and prints `cluster_control -a` once they are active; Ctrl-C shuts the
+ * agents down and stops every node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import tls from 'node:tls';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { hideBin } from 'yargs/helpers';
 import { controlRequest } from '../runtime/control/control-client.js';
 import { writeNodeHome } from './lib/node-home.js';
 import { formatTable } from './lib/output.js';
+import { SimulatedAgent } from '../runtime/agents/simulated-agent.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('lab')
@@ -42,12 +44,14 @@ const nodes = [
 const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 const started = performance.now();
 const children: ChildProcess[] = [];
+const agents: SimulatedAgent[] = [];
 let stopping = false;
 
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   say('\nstopping the lab...');
+  await Promise.all(agents.map((a) => a.shutdown().catch(() => a.drop())));
   await Promise.all(children.map((c) => new Promise<void>((resolve) => {
     if (c.exitCode !== null || c.signalCode !== null) return resolve();
     c.once('exit', () => resolve());
@@ -81,15 +85,11 @@ const listNodes = async (home: string): Promise<string[][]> => {
   return a.type === 'nodes' ? a.body.nodes.map((x) => [x.name, x.type, x.version, x.address]) : [];
 };
 
-/** One enrolment as an agent sends it: TLS to port 1515, one line, one answer. */
-const enrol = (host: string, name: string): Promise<string> => new Promise((resolve, reject) => {
-  const socket = tls.connect({ host, port: 1515, rejectUnauthorized: false }, () => socket.write(`OSSEC A:'${name}'\n`));
-  let answer = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { answer += d; });
-  socket.on('error', reject);
-  socket.on('close', () => resolve(answer));
-});
+type AgentRow = { id: number; name: string; ip: string; status: string; version: string | null; node: string | null };
+const listAgents = async (): Promise<AgentRow[]> => {
+  const a = await controlRequest(masterHome, 'registry', { command: { op: 'list-agents' } }, 5000).catch(() => null);
+  return a?.type === 'registry-result' && a.body.outcome.ok && a.body.outcome.result.kind === 'agents' ? a.body.outcome.result.agents : [];
+};
 
 let rows: string[][] = [];
 let shown = -1;
@@ -108,19 +108,34 @@ if (rows.length === nodes.length) {
   say(`\ncluster formed in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
   say(`$ cluster_control --home ${masterHome} -l`);
   say(formatTable(['Name', 'Type', 'Version', 'Address'], rows));
-  say('\nenrolling one agent through each node (TLS, port 1515):');
+  say('\nstarting simulated agents: each enrols through a node (TLS, 1515) and reports to it (1514)');
   for (const [i, n] of nodes.entries()) {
-    const answer = await enrol(n.address, `lab-agent-${i + 1}`).catch((err: Error) => `failed: ${err.message}`);
-    say(`  via ${n.name} (${n.address}): ${answer.replace(/ [0-9a-f]{64}'/, " <key>'")}`);
+    const agent = new SimulatedAgent({
+      name: `lab-agent-${i + 1}`, enrol: { host: n.address, port: 1515 }, server: { host: n.address, port: 1514, transport: 'tcp' },
+      keepaliveMs: 10_000, eventsPerSecond: 1, os: i === 1 ? 'windows10' : 'ubuntu22', sendStartup: true,
+    });
+    try {
+      const key = await agent.enrolNow();
+      await agent.start();
+      await agent.keepaliveNow();
+      agents.push(agent);
+      say(`  ${agent.name}: ID ${key.id}, via ${n.name} (${n.address})`);
+    } catch (err) {
+      say(`  ${agent.name}: failed (${(err as Error).message})`);
+    }
   }
-  const agents = await controlRequest(masterHome, 'registry', { command: { op: 'list-agents' } }, 5000).catch(() => null);
-  if (agents?.type === 'registry-result' && agents.body.outcome.ok && agents.body.outcome.result.kind === 'agents') {
-    say(`\n$ cluster_control --home ${masterHome} -a`);
-    say(formatTable(['ID', 'Name', 'IP', 'Status', 'Node name'], agents.body.outcome.result.agents.map((a) => [String(a.id).padStart(3, '0'), a.name, a.ip, a.status, a.node ?? 'unknown'])));
+  let agentRows: AgentRow[] = [];
+  for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    agentRows = await listAgents();
+    if (agentRows.length > 0 && agentRows.every((a) => a.status === 'active')) break;
   }
+  say(`\n$ cluster_control --home ${masterHome} -a`);
+  say(formatTable(['ID', 'Name', 'IP', 'Status', 'Version', 'Node name'],
+    agentRows.map((a) => [String(a.id).padStart(3, '0'), a.name, a.ip, a.status, a.version ?? 'unknown', a.node ?? 'unknown'])));
   say(`\nTry: node dist/scripts/cluster_control.js --home ${path.join(root, nodes[1]?.name ?? '')} -l`);
   say(`     node dist/scripts/manage_agents.js --home ${path.join(root, nodes[2]?.name ?? '')} -l`);
   say(`     node dist/scripts/agent_groups.js --home ${path.join(root, nodes[1]?.name ?? '')} -c -g web`);
+  say(`     node dist/scripts/agent_simulator.js --agents 50 --enrol-port 1515 --enrol-host 127.0.0.2 --server 127.0.0.2:1514 --duration 30`);
   say(`     node dist/scripts/actors.js --home ${masterHome}`);
   say(`     tail -f ${path.join(masterHome, 'logs', 'cluster.log')}`);
 }
