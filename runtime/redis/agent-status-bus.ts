@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from './redis-url.js';
+import { closeQuietly } from './redis-client.js';
 
 export type AgentStatusName = 'never_connected' | 'pending' | 'active' | 'disconnected';
 
@@ -75,7 +76,6 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const MAX_BACKOFF_MS = 2_000;
 const RETRY_MS = 1_000;
 const DRAIN_ON_CLOSE_MS = 1_000;
-const QUIT_TIMEOUT_MS = 1_000;
 
 const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -232,14 +232,7 @@ export class AgentStatusBus {
     const client = this.client;
     if (!client) return;
     this.client = null;
-    // Our own shutdown is not an outage: drop the handlers that would log it.
-    client.removeAllListeners();
-    client.on('error', () => undefined);
-    try {
-      await withTimeout(client.quit(), QUIT_TIMEOUT_MS);
-    } catch {
-      client.disconnect();
-    }
+    await closeQuietly(client);
   }
 
   private busy(): boolean {
@@ -388,14 +381,3 @@ export class AgentStatusBus {
   }
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -11,10 +11,10 @@ import { z } from 'zod';
 import { NodeStatusSchema, type NodeStatus } from '../../protocols/node-status.js';
 import type { Logger } from '../logger.js';
 import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from './redis-url.js';
+import { closeQuietly } from './redis-client.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
 const MAX_BACKOFF_MS = 2000;
-const QUIT_TIMEOUT_MS = 1000;
 
 export interface RedisStatusBusOptions {
   url: string;
@@ -153,14 +153,7 @@ export class RedisStatusBus {
     const client = this.client;
     if (!client) return;
     this.client = null;
-    // Our own shutdown is not an outage: drop the handlers that would log it.
-    client.removeAllListeners();
-    client.on('error', () => undefined);
-    try {
-      await withTimeout(client.quit(), QUIT_TIMEOUT_MS);
-    } catch {
-      client.disconnect();
-    }
+    await closeQuietly(client);
   }
 
   private connect(): Redis {
@@ -237,14 +230,3 @@ function isStringRecord(value: unknown): value is Record<string, string> {
     Object.values(value).every((v) => typeof v === 'string');
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { AGENT_MAX_FRAME, AgentFrameDecoder, AgentFrameError, frameAgentMessage } from '../../../protocols/agent-framing.js';
+import { pseudoRandom } from '../../harness/bytes.js';
 
-function pseudoRandom(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const payloads = [Buffer.from('a'), pseudoRandom(37, 1), Buffer.from('#!-agent startup {"version":"v4.14.5"}')];
 const stream = Buffer.concat(payloads.map(frameAgentMessage));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import test from 'node:test';
 import { blowfishCbcDecrypt, blowfishCbcEncrypt, piFractionWords } from '../../../protocols/blowfish.js';
+import { pseudoRandom } from '../../harness/bytes.js';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const ZERO_IV = Buffer.alloc(8);
@@ -12,19 +13,6 @@ function ecb(key: Buffer, block: Buffer): string {
 }
 
 /** Deterministic bytes (xorshift32), so a failing case can be replayed. */
-function pseudoRandom(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 test('blowfish - pi words: P-array and S-box boundaries are the known hex digits of pi', (t) => {
   const t0 = performance.now();

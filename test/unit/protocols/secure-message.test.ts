@@ -7,6 +7,7 @@ import { blowfishCbcDecrypt, blowfishCbcEncrypt } from '../../../protocols/blowf
 import {
   ACK, DecodeError, PONG, decodeSecure, encodeSecure, isPing, splitSender, type AgentKeyMaterial, type Cipher, type DecodeReason,
 } from '../../../protocols/secure-message.js';
+import { pseudoRandom } from '../../harness/bytes.js';
 
 // §5.7 of the Wazuh agent protocol reference.
 const K: AgentKeyMaterial = { id: '001', name: 'agent-test', key: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' };
@@ -20,19 +21,6 @@ const BF_IV = Buffer.from('fedcba9876543210', 'hex');
 const bfKey = (k: AgentKeyMaterial): Buffer => Buffer.from(deriveEncryptionKey(k.id, k.name, k.key), 'latin1');
 const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
-function pseudoRandom(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Encrypts an arbitrary plaintext (L0) the way §5.2 step 5–6 does, for hand-built bad messages. */
 function seal(l0: Buffer, cipher: Cipher, k: AgentKeyMaterial = K): Buffer {
