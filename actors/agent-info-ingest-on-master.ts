@@ -16,7 +16,7 @@ export interface AgentInfoTable {
 }
 
 /** Status changes kept in the master's log for refilling Redis (the stream's own cap is the same order). */
-export const STATUS_LOG_KEEP = 1_000_000;
+const STATUS_LOG_KEEP = 1_000_000;
 
 export interface IngestAck { readonly stored: number; readonly unknown: number }
 
@@ -41,7 +41,7 @@ export interface AgentInfoIngestDeps {
 }
 
 /** How often silence is checked: Wazuh checks once per threshold; a tenth of it (1–10 s) keeps the verdict close to T. */
-export function sweepEveryMs(disconnectionSeconds: number): number {
+function sweepEveryMs(disconnectionSeconds: number): number {
   return Math.min(10_000, Math.max(1000, (disconnectionSeconds * 1000) / 10));
 }
 

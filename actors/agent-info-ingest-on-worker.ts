@@ -6,7 +6,7 @@
  * and loses it if the transfer fails). Updates with the same status fold into one;
  * a status change is kept as its own step, so the master sees every transition.
  */
-import type { ActorContext, ActorSpec, Reply } from '../runtime/actor-kit.js';
+import type { ActorContext, ActorSpec } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
 import { AGENT_INFO_BATCH, foldUpdate, type AgentInfoUpdate } from '../protocols/agent-info.js';
 import type { ClusterFrame } from '../protocols/cluster-messages.js';
@@ -19,16 +19,13 @@ interface Queued {
   readonly inFlight: number;
 }
 
-export interface IngestStatus { readonly queued: number; readonly sent: number; readonly inFlight: boolean }
-
 export type WorkerIngestMsg =
   | { readonly kind: 'update'; readonly update: AgentInfoUpdate }
   | { readonly kind: 'tick' }
   | { readonly kind: 'link-up'; readonly link: PeerLink }
   | { readonly kind: 'link-down' }
   | { readonly kind: 'acked'; readonly frame: ClusterFrame; readonly started: number; readonly count: number; readonly flight: number }
-  | { readonly kind: 'send-failed'; readonly error: Error; readonly flight: number }
-  | { readonly kind: 'status'; readonly reply: Reply<IngestStatus> };
+  | { readonly kind: 'send-failed'; readonly error: Error; readonly flight: number };
 
 interface State {
   readonly queue: ReadonlyMap<number, Queued>;
@@ -134,9 +131,6 @@ export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<S
           if (msg.flight !== s.flight || !s.inFlight) return s;
           if (s.link) log.error(`Error sending agent info to the master: ${msg.error.message}. Kept for the next try.`);
           return { ...s, inFlight: false, queue: unmark(s.queue), failures: s.failures + 1 };
-        case 'status':
-          msg.reply.ok({ queued: s.queue.size, sent: s.sent, inFlight: s.inFlight });
-          return s;
       }
     },
     summary: (s) => ({ queued: s.queue.size, sent: s.sent, batches: s.batches, failures: s.failures, inFlight: s.inFlight, agents: s.lastStatus.size }),

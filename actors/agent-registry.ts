@@ -6,7 +6,7 @@
  * GroupsBroadcaster at once; the requesters get their answer once the keys file is on
  * disk too.
  */
-import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
+import type { ActorContext, ActorSpec, Reply } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
 import {
   REGISTRY_BATCH, formatAgentId,
@@ -326,5 +326,3 @@ function summary(a: RegistryAgent) {
     status: a.status, node: a.node, version: a.version, lastKeepalive: a.lastKeepalive,
   };
 }
-
-export type AgentRegistryRef = ActorRef<AgentRegistryMsg>;
