@@ -222,17 +222,16 @@ function enrolmentPorts(parts: NodeParts, role: Role): Parameters<typeof startEn
 
 function gatewayPorts(parts: NodeParts, role: Role): Omit<AgentGatewayDeps, 'home' | 'log'> {
   const { askMs, log, config } = parts;
-  const choice = (command: RegistryCommand): void => {
-    registryCommand(role, command, askMs).then((outcome) => {
-      if (!outcome.ok) log.warning(`No group for agent ${command.op === 'choose-group' ? command.id : '?'}: ${outcome.error.text}`);
-    }, (err: Error) => log.warning(`No group chosen yet: ${err.message}`));
-  };
   return {
     directory: parts.registryDb,
     report: role.type === 'master'
       ? (update) => role.agentInfo.tell({ kind: 'ingest', node: config.cluster.nodeName, updates: [update], reply: null })
       : (update) => role.agentInfo.tell({ kind: 'update', update }),
-    chooseGroup: (id, mergedSum) => choice({ op: 'choose-group', id, mergedSum }),
+    chooseGroup: (id, mergedSum) => {
+      registryCommand(role, { op: 'choose-group', id, mergedSum }, askMs).then((outcome) => {
+        if (!outcome.ok) log.warning(`No group for agent ${id}: ${outcome.error.text}`);
+      }, (err: Error) => log.warning(`No group chosen for agent ${id} yet: ${err.message}`));
+    },
     // Event processing comes with the ruleset; until then events are counted.
     onEvent: () => undefined,
   };
