@@ -27,6 +27,7 @@ export const RejectReasons = {
   'timeout': { wazuh: null, text: 'Handshake not completed in time' },
   'out-of-order': { wazuh: null, text: 'Unexpected message during the handshake' },
   'shutting-down': { wazuh: null, text: 'The master is shutting down' },
+  'certificate': { wazuh: null, text: 'The peer certificate does not name the node it claims to be' },
 } as const;
 
 export type RejectCode = keyof typeof RejectReasons;

@@ -8,6 +8,7 @@ import { createLogger, type LogSink, type Logger } from './logger.js';
 import { ActorSystem, type ActorRef } from './actor-kit.js';
 import { ClusterServer } from './transport/cluster-server.js';
 import { ClusterClient } from './transport/cluster-client.js';
+import { loadLinkTls, type PemTls } from './transport/tls-options.js';
 import { ControlServer, controlSocketPath, type ControlAnswer } from './control/control-server.js';
 import { ManifestScanner } from './storage/manifest.js';
 import { SYNCED_SET } from './storage/synced-set.js';
@@ -72,6 +73,8 @@ interface NodeParts {
   readonly registryDb: RegistryDb;
   /** Agents the registry removed: the agent service closes their connections. */
   readonly agentsRemoved: (ids: readonly number[]) => void;
+  /** Mutual TLS for cluster links and the enrolment service, when `<cluster>` names certificates. */
+  readonly tls: PemTls | null;
 }
 
 export function nodeTag(config: NodeConfig): string {
@@ -111,7 +114,10 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   }));
   const registryDb = RegistryDb.open(path.join(config.home, 'queue', 'db', 'global.db'), isMaster ? 'master' : 'replica');
   let agentService: AgentService | null = null;
+  const linkTls = cluster.tls ? await loadLinkTls(config.home, cluster.tls) : null;
+  if (!linkTls) log.warning('Cluster links are not encrypted: <cluster> names no ssl_ca, ssl_cert and ssl_key; only the key proof protects them.');
   const parts: NodeParts = {
+    tls: linkTls,
     config, system, log, askMs, integrity, events, registryDb,
     agentsRemoved: (ids) => agentService?.gateway.forget(ids),
   };
@@ -147,7 +153,7 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       debounceMs: WATCH_DEBOUNCE_MS,
       onError: (err) => log.task('Local integrity').warning(`File watch error: ${err.message}; the periodic scan still runs.`),
     });
-    if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, enrolmentPorts(parts, started), log);
+    if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, enrolmentPorts(parts, started), log, linkTls);
     agentService = await startAgentService(config, gatewayPorts(parts, started), log);
     role = started;
   } catch (err) {
@@ -271,6 +277,7 @@ async function startMaster(parts: NodeParts): Promise<Extract<Role, { type: 'mas
   const self: NodeInfo = { name: cluster.nodeName, type: 'master', version: CLUSTERD_VERSION, address: cluster.masterAddress };
   let coordinator: ActorRef<MasterCoordinatorMsg> | undefined;
   const server = new ClusterServer({
+    ...(parts.tls ? { tls: parts.tls } : {}),
     host: cluster.bindAddr,
     port: cluster.port,
     identity: { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, key: cluster.key },
@@ -331,6 +338,7 @@ async function startWorker(parts: NodeParts): Promise<Extract<Role, { type: 'wor
   const stale = await removeStaleTempFiles(config.home);
   if (stale.length) log.task('Integrity sync').info(`Removed ${stale.length} temporary files left by an interrupted sync.`);
   const client = new ClusterClient({
+    ...(parts.tls ? { tls: parts.tls } : {}),
     host: cluster.masterAddress,
     port: cluster.port,
     identity: { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, key: cluster.key },

@@ -23,11 +23,11 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 1024;
 
-export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentServiceDeps, logger: Logger): Promise<EnrolmentServer> {
+/** With the node's own certificate (mutual TLS configured), agents that check the manager see the cluster's CA. */
+export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentServiceDeps, logger: Logger, nodeCert: { readonly cert: string; readonly key: string } | null): Promise<EnrolmentServer> {
   const { auth, localIp } = config.agents;
   const log = logger.task('Enrolment');
-  const { cert, key, created } = await ensureManagerCertificate(config.home);
-  if (created) log.info('Created a self-signed certificate for the enrolment service (etc/sslmanager.cert, etc/sslmanager.key).');
+  const { cert, key } = nodeCert ?? await managerCertificate(config.home, log);
   const password = auth.usePassword ? await authPassword(config.home, log) : null;
   const server = new EnrolmentServer({
     host: localIp ?? '0.0.0.0',
@@ -43,6 +43,12 @@ export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentS
   await server.start();
   log.info(`Accepting enrolment requests on ${localIp ?? '0.0.0.0'}:${server.port}${password ? ' (password required)' : ''}.`);
   return server;
+}
+
+async function managerCertificate(home: string, log: Logger): Promise<{ cert: string; key: string }> {
+  const { cert, key, created } = await ensureManagerCertificate(home);
+  if (created) log.info('Created a self-signed certificate for the enrolment service (etc/sslmanager.cert, etc/sslmanager.key).');
+  return { cert, key };
 }
 
 /** etc/authd.pass holds the password; without one, a random one is written there (never logged). */

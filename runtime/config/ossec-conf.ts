@@ -194,10 +194,10 @@ export function rejectChildren(el: XmlElement, issues: Issues): void {
 
 const CLUSTER_PATH = `${ROOT}/cluster`;
 const CLUSTER_LEAVES = [
-  'disabled', 'name', 'node_name', 'node_type', 'key', 'port', 'bind_addr', 'hidden', 'redis_url',
+  'disabled', 'name', 'node_name', 'node_type', 'key', 'port', 'bind_addr', 'hidden', 'redis_url', 'ssl_ca', 'ssl_cert', 'ssl_key',
 ] as const;
 type ClusterLeaf = (typeof CLUSTER_LEAVES)[number];
-type DefaultedLeaf = Exclude<ClusterLeaf, 'redis_url'>;
+type DefaultedLeaf = Exclude<ClusterLeaf, 'redis_url' | 'ssl_ca' | 'ssl_cert' | 'ssl_key'>;
 
 /** Wazuh elements we accept and ignore; the message, if any, is logged as a warning. */
 const CLUSTER_IGNORED: ReadonlyMap<string, string | null> = new Map([
@@ -241,6 +241,7 @@ function compileCluster(blocks: readonly XmlElement[], issues: Issues): ClusterS
     masterAddress: nodes[0] ?? '',
     hidden: checkYesNo(setting(found, 'hidden'), 'hidden', issues),
     redisUrl: checkRedisUrl(found.leaves.get('redis_url'), issues),
+    tls: checkTls(found, issues),
   };
   return { kind: 'enabled', config };
 }
@@ -392,4 +393,19 @@ function checkRedisUrl(el: XmlElement | undefined, issues: Issues): string | nul
     issues.error(el, `Invalid redis_url: ${problem}. Expected redis://[user:password@]host[:port][/db], rediss://... or unix:///absolute/path.sock`);
   }
   return el.text;
+}
+
+/** All three certificate elements, or none: half a TLS setup is a mistake, not a choice. */
+function checkTls(found: ClusterElements, issues: Issues): ClusterConfig['tls'] {
+  const ca = found.leaves.get('ssl_ca');
+  const cert = found.leaves.get('ssl_cert');
+  const key = found.leaves.get('ssl_key');
+  const given = [ca, cert, key].filter((e) => e !== undefined);
+  if (given.length === 0) return null;
+  for (const el of given) if (el.text === '') issues.error(el, `${el.name} is empty: expected the path of a PEM file`);
+  if (!ca || !cert || !key) {
+    issues.error(given[0] ?? found.block, 'Mutual TLS needs ssl_ca, ssl_cert and ssl_key together');
+    return null;
+  }
+  return { ca: ca.text, cert: cert.text, key: key.text };
 }

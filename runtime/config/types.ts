@@ -18,6 +18,8 @@ export interface ClusterConfig {
   readonly hidden: boolean;
   /** `<redis_url>`: redis://host:port[/db], rediss://..., or unix:///path/to.sock; null = no Redis. */
   readonly redisUrl: string | null;
+  /** `<ssl_ca>`, `<ssl_cert>`, `<ssl_key>`: mutual TLS on cluster links (paths, relative ones from the home); null = key proof only. */
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
 }
 
 /** Intervals and limits in seconds (bytes for sizes), shaped like Wazuh's cluster.json `intervals`. */

@@ -11,7 +11,7 @@ import { WorkerHandshake, type LocalIdentity } from '../../protocols/handshake.j
 import { HandshakeRejectedError } from '../../protocols/errors.js';
 import { FramedLink } from './framed-link.js';
 import type { ClusterLink } from './cluster-server.js';
-import type { LinkTlsOptions } from './tls-options.js';
+import { certificateMismatch, peerCertificateNames, type LinkTlsOptions } from './tls-options.js';
 import type { Logger } from '../logger.js';
 
 export interface ClusterClientOptions {
@@ -51,7 +51,7 @@ export class ClusterClient {
       onProtocolError: (err) => this.opts.log.error(`Refused frame from the master: ${err.message}`),
     });
     try {
-      const master = await this.handshake(link);
+      const master = await this.handshake(link, () => peerCertificateNames(socket));
       this.held = { link, master };
       return this.held;
     } catch (err) {
@@ -91,7 +91,7 @@ export class ClusterClient {
     });
   }
 
-  private async handshake(link: ClusterLink): Promise<NodeInfo> {
+  private async handshake(link: ClusterLink, certNames: () => string[] | null): Promise<NodeInfo> {
     const hs = new WorkerHandshake(this.opts.identity);
     const timeout = this.opts.connectTimeoutMs;
     // Handshake frames are plain messages read in order, not request/reply pairs.
@@ -103,6 +103,11 @@ export class ClusterClient {
     if ('reject' in proven) {
       link.send('reject', { code: proven.reject, detail: proven.detail });
       throw new HandshakeRejectedError(proven.reject, proven.detail);
+    }
+    const mismatch = certificateMismatch(certNames(), challenge.body.node);
+    if (mismatch) {
+      link.send('reject', { code: 'certificate', detail: mismatch });
+      throw new HandshakeRejectedError('certificate', mismatch);
     }
     link.send('proof', proven.proof);
     const verdict = await link.nextFrame(timeout);

@@ -11,7 +11,7 @@ import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, type ClusterBodies, type Clu
 import { MasterHandshake, admissionCheck, type LocalIdentity, type Rejection } from '../../protocols/handshake.js';
 import { describeReject, type RejectCode } from '../../protocols/errors.js';
 import { FramedLink } from './framed-link.js';
-import type { LinkTlsOptions } from './tls-options.js';
+import { certificateMismatch, peerCertificateNames, type LinkTlsOptions } from './tls-options.js';
 
 export type ClusterLink = FramedLink<ClusterBodies>;
 
@@ -90,7 +90,7 @@ export class ClusterServer {
       requestTimeoutMs: this.opts.requestTimeoutMs,
       onProtocolError: (err) => log.error(`Refused frame from ${address}: ${err.message}`),
     });
-    this.handshake(link, address).then(
+    this.handshake(link, address, () => peerCertificateNames(socket)).then(
       (outcome) => this.settle(link, outcome, log),
       (err: Error) => {
         log.error(`Error during handshake with incoming connection from ${address}: ${err.message}`);
@@ -99,7 +99,7 @@ export class ClusterServer {
     );
   }
 
-  private async handshake(link: ClusterLink, address: string): Promise<{ worker: NodeInfo } | Rejection> {
+  private async handshake(link: ClusterLink, address: string, certNames: () => string[] | null): Promise<{ worker: NodeInfo } | Rejection> {
     const deadline = Date.now() + this.opts.handshakeTimeoutMs;
     const next = async (): Promise<ClusterFrame> => link.nextFrame(Math.max(1, deadline - Date.now()));
     const hs = new MasterHandshake(this.opts.identity);
@@ -113,6 +113,8 @@ export class ClusterServer {
     if (proof.type !== 'proof') return { reject: 'out-of-order', detail: `expected proof, got ${proof.type}` };
     const proven = hs.onProof(proof.body);
     if ('reject' in proven) return proven;
+    const mismatch = certificateMismatch(certNames(), proven.worker.node);
+    if (mismatch) return { reject: 'certificate', detail: mismatch };
     const refused = admissionCheck(this.opts.identity, proven.worker);
     if (refused) return refused;
     const worker: NodeInfo = { name: proven.worker.node, type: 'worker', version: proven.worker.version, address };

@@ -69,6 +69,7 @@ describe('loadNodeConfig', () => {
           masterAddress: '10.1.0.1',
           hidden: false,
           redisUrl: 'redis://127.0.0.1:6379/0',
+          tls: null,
         },
         intervals: { ...DEFAULT_INTERVALS, worker: { ...DEFAULT_INTERVALS.worker, keep_alive: 0.5 } },
         agents: DEFAULT_AGENT_SERVICES,

@@ -46,6 +46,7 @@ const DEFAULT_CONFIG: ClusterConfig = {
   masterAddress: '10.0.0.1',
   hidden: false,
   redisUrl: null,
+  tls: null,
 };
 
 describe('compileOssecConf: valid files', () => {
@@ -82,6 +83,7 @@ describe('compileOssecConf: valid files', () => {
       masterAddress: 'master.example.com',
       hidden: true,
       redisUrl: 'redis://redis.example.com:6380/2',
+      tls: null,
     });
     assert.deepEqual(result.warnings, []);
   });
@@ -277,7 +279,7 @@ describe('compileOssecConf: absent and disabled', () => {
 
 describe('compileOssecConf: invalid fields', () => {
   const allowedElements =
-    'disabled, name, node_name, node_type, key, port, bind_addr, hidden, redis_url, nodes, ' +
+    'disabled, name, node_name, node_type, key, port, bind_addr, hidden, redis_url, ssl_ca, ssl_cert, ssl_key, nodes, ' +
     'interval, socket_timeout, connection_timeout, haproxy_helper';
   const range = (port: string): string => `Port must be higher than 1024 and lower than 65535 (found '${port}')`;
   const bindAddr = (addr: string): string =>
@@ -582,5 +584,17 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
     ]);
     assert.match(result.errors[0]?.message ?? '', /Invalid port '99999'/);
     assert.match(result.errors[5]?.message ?? '', /Invalid local_ip 'not-an-ip'/);
+  });
+});
+
+describe('compileOssecConf: mutual TLS elements', () => {
+  it('takes ssl_ca, ssl_cert and ssl_key together', () => {
+    const config = enabledConfig(compileOssecConf(conf([KEY_LINE, NODES_LINE, '<ssl_ca>etc/certs/root-ca.pem</ssl_ca>', '<ssl_cert>etc/certs/master.pem</ssl_cert>', '<ssl_key>etc/certs/master-key.pem</ssl_key>']), FILE));
+    assert.deepEqual(config.tls, { ca: 'etc/certs/root-ca.pem', cert: 'etc/certs/master.pem', key: 'etc/certs/master-key.pem' });
+  });
+
+  it('refuses half a setup, naming what is missing', () => {
+    const result = compileOssecConf(conf([KEY_LINE, NODES_LINE, '<ssl_cert>etc/certs/master.pem</ssl_cert>']), FILE);
+    assert.deepEqual(result.errors, [issue(5, 'ossec_config/cluster/ssl_cert', 'Mutual TLS needs ssl_ca, ssl_cert and ssl_key together')]);
   });
 });
