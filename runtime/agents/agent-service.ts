@@ -16,6 +16,8 @@ export interface AgentService {
 
 /** Connections (and UDP peers) one node holds at most. */
 const MAX_AGENT_CONNECTIONS = 50_000;
+/** A new TCP connection brings its first whole message within this, or is cut. */
+const FIRST_MESSAGE_MS = 10_000;
 
 export async function startAgentService(config: NodeConfig, deps: Omit<AgentGatewayDeps, 'home' | 'log'>, logger: Logger): Promise<AgentService> {
   const { remote, localIp } = config.agents;
@@ -30,6 +32,9 @@ export async function startAgentService(config: NodeConfig, deps: Omit<AgentGate
     onClose: (conn) => gateway.closed(conn),
     log,
     maxConnections: MAX_AGENT_CONNECTIONS,
+    firstMessageMs: FIRST_MESSAGE_MS,
+    // An agent silent this long is disconnected anyway; its socket goes with it.
+    idleMs: Math.max(FIRST_MESSAGE_MS, config.agents.disconnectionTimeSeconds * 1000),
   });
   await server.start();
   const protocols = [remote.tcp ? 'tcp' : null, remote.udp ? 'udp' : null].filter(Boolean).join(',');

@@ -30,6 +30,10 @@ export interface RemoteServerOptions {
   readonly onClose: (conn: AgentConnection) => void;
   readonly log: Logger;
   readonly maxConnections: number;
+  /** A TCP connection must bring its first whole message within this (a slow trickle is cut)... */
+  readonly firstMessageMs: number;
+  /** ...and then one at least this often. */
+  readonly idleMs: number;
 }
 
 export interface RemoteServerFigures { readonly tcp: number; readonly udpPeers: number; readonly accepted: number; readonly refused: number }
@@ -39,7 +43,8 @@ const peerOf = (address: string | undefined): string => (address ?? 'unknown').r
 export class RemoteServer {
   private tcpServer: net.Server | null = null;
   private udpSocket: dgram.Socket | null = null;
-  private readonly open = new Set<net.Socket>();
+  private readonly open = new Map<net.Socket, { since: number; lastMessage: number | null }>();
+  private sweeper: NodeJS.Timeout | null = null;
   private readonly udpPeers = new Map<string, AgentConnection>();
   private serial = 0;
   private accepted = 0;
@@ -59,6 +64,8 @@ export class RemoteServer {
       });
       server.on('error', (err) => this.opts.log.error(`Agent service error: ${err.message}`));
       this.tcpServer = server;
+      this.sweeper = setInterval(() => this.cutIdle(), Math.max(100, Math.min(this.opts.firstMessageMs, this.opts.idleMs) / 4));
+      this.sweeper.unref();
     }
     if (this.opts.udp) {
       const socket = dgram.createSocket(this.opts.host.includes(':') ? 'udp6' : 'udp4');
@@ -82,7 +89,8 @@ export class RemoteServer {
   }
 
   async stop(): Promise<void> {
-    for (const s of this.open) s.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const s of this.open.keys()) s.destroy();
     const server = this.tcpServer;
     this.tcpServer = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -91,9 +99,21 @@ export class RemoteServer {
     if (udp) await new Promise<void>((resolve) => udp.close(() => resolve()));
   }
 
+  /** Connections that never brought a whole message, or fell silent, are cut. */
+  private cutIdle(): void {
+    const now = Date.now();
+    for (const [socket, seen] of this.open) {
+      const limit = seen.lastMessage === null ? seen.since + this.opts.firstMessageMs : seen.lastMessage + this.opts.idleMs;
+      if (now <= limit) continue;
+      this.opts.log.debug(`Closing the agent connection from ${peerOf(socket.remoteAddress)}: ${seen.lastMessage === null ? 'no whole message' : 'silent'} for too long.`);
+      socket.destroy();
+    }
+  }
+
   private accept(socket: net.Socket): void {
     this.accepted += 1;
-    this.open.add(socket);
+    const seen = { since: Date.now(), lastMessage: null as number | null };
+    this.open.set(socket, seen);
     const decoder = new AgentFrameDecoder();
     let closed = false;
     const conn: AgentConnection = {
@@ -117,6 +137,7 @@ export class RemoteServer {
         socket.destroy();
         return;
       }
+      if (payloads.length > 0) seen.lastMessage = Date.now();
       for (const p of payloads) {
         if (closed) return;
         this.opts.onMessage(conn, p);

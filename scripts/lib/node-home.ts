@@ -25,6 +25,8 @@ export interface NodeHomeSpec {
   readonly remoteProtocol?: string;
   /** `<global><agents_disconnection_time>`, e.g. `3s`. */
   readonly disconnectionTime?: string;
+  /** `<cluster><ssl_ca>`, `<ssl_cert>`, `<ssl_key>`: mutual TLS on cluster links. */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
   /** Written to etc/cluster.json when given. */
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -33,6 +35,9 @@ const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, 
 
 export function renderOssecConf(spec: NodeHomeSpec): string {
   const redis = spec.redisUrl ? `\n    <redis_url>${escapeXml(spec.redisUrl)}</redis_url>` : '';
+  const tls = spec.tls
+    ? `\n    <ssl_ca>${escapeXml(spec.tls.ca)}</ssl_ca>\n    <ssl_cert>${escapeXml(spec.tls.cert)}</ssl_cert>\n    <ssl_key>${escapeXml(spec.tls.key)}</ssl_key>`
+    : '';
   const password = spec.authPassword === undefined ? '' : '\n    <use_password>yes</use_password>';
   const auth = spec.authPort === undefined && !password ? '' : `
   <auth>${spec.authPort === undefined ? '' : `\n    <port>${spec.authPort}</port>`}${password}
@@ -63,7 +68,7 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
       <node>${escapeXml(spec.masterAddress)}</node>
     </nodes>
     <hidden>no</hidden>
-    <disabled>no</disabled>${redis}
+    <disabled>no</disabled>${redis}${tls}
   </cluster>${auth}${remote}${global}
 </ossec_config>
 `;

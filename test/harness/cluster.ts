@@ -139,6 +139,8 @@ export interface TestClusterOptions {
   readonly workers: number;
   /** Settings every node's home gets (before per-node overrides), e.g. a short disconnection time. */
   readonly homeDefaults?: Partial<NodeHomeSpec>;
+  /** Settings of the master's home only. */
+  readonly master?: Partial<NodeHomeSpec>;
   readonly redisUrl?: string;
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -163,7 +165,7 @@ export async function makeCluster(prefix: string, opts: TestClusterOptions): Pro
     nodes.push(node);
     return node;
   };
-  const master = await addNode('master', 'master');
+  const master = await addNode('master', 'master', opts.master);
   const workers: NodeProcess[] = [];
   for (let i = 1; i <= opts.workers; i++) workers.push(await addNode(`worker${i}`, 'worker'));
   return {

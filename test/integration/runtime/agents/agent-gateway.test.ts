@@ -55,7 +55,7 @@ async function rig(t: TestContext): Promise<Rig> {
     onEvent: (agent, queue, location, text) => events.push(`${agent.name} ${queue}:${location}:${text.toString('latin1')}`),
   });
   const server = new RemoteServer({
-    host: '127.0.0.1', port: 0, tcp: true, udp: false, log, maxConnections: 100,
+    host: '127.0.0.1', port: 0, tcp: true, udp: false, log, maxConnections: 100, firstMessageMs: 500, idleMs: 60_000,
     onMessage: (conn, payload) => gateway.handle(conn, payload), onClose: (conn) => gateway.closed(conn),
   });
   await server.start();
@@ -136,6 +136,21 @@ test('agent gateway - what no agent should send is refused and the connection cl
   await within(a.start(), 'a good agent after all that');
   r.gateway.forget([1]);
   await until(() => a.counts.errors > 0, 'the removed agent to be cut off');
+});
+
+test('agent gateway - a client that connects and sends nothing, or one byte at a time, is cut', async (t) => {
+  const r = await rig(t);
+  assert.equal((await raw(r.port, Buffer.alloc(0), 5000)).closed, true, 'silent');
+  const trickle = await new Promise<boolean>((resolve) => {
+    const s = net.connect(r.port, '127.0.0.1');
+    const frame = frameAgentMessage(Buffer.from('#ping'));
+    let i = 0;
+    const drip = setInterval(() => { if (i < frame.length - 1) s.write(frame.subarray(i, ++i)); }, 100);
+    const timer = setTimeout(() => { clearInterval(drip); s.destroy(); resolve(false); }, 5000);
+    s.on('error', () => undefined);
+    s.on('close', () => { clearInterval(drip); clearTimeout(timer); resolve(true); });
+  });
+  assert.equal(trickle, true, 'a frame trickled one byte at a time');
 });
 
 test('agent gateway - ipMatches: any, exact, CIDR, families apart', () => {
