@@ -49,6 +49,10 @@ export class ClusterServer {
     const onSocket = (socket: Duplex & { remoteAddress?: string; remotePort?: number }): void => this.onConnection(socket);
     this.server = tlsOpts
       ? tls.createServer({ ...tlsOpts, requestCert: true, rejectUnauthorized: true }, onSocket)
+        .on('tlsClientError', (err, socket) => {
+          const from = socket.remoteAddress ? ` from ${socket.remoteAddress.replace(/^::ffff:/, '')}` : '';
+          this.opts.log.tagged('Worker').error(`Refused a TLS connection${from}: ${err.message}`);
+        })
       : net.createServer(onSocket);
     await new Promise<void>((resolve, reject) => {
       const s = this.server as net.Server;

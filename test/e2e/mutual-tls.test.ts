@@ -57,6 +57,7 @@ test('mutual TLS - the cluster forms over verified certificates; another node\'s
   await master.waitForLog(/The peer certificate does not name the node it claims to be: the certificate names worker1, 127\.0\.0\.1, but the peer says it is 'worker2'/);
   await stranger.start();
   await waitFor(async () => /Could not connect to master/.test(await stranger.log()), 'the stranger to be refused');
+  await master.waitForLog(/Refused a TLS connection/);
   assert.deepEqual(await listedNodes(master), ['master', 'worker1']);
 
   // The healthy worker still serves: an agent enrols through it.
