@@ -139,7 +139,8 @@ export type ClusterHealth = z.infer<typeof ClusterHealthSchema>;
 export type ClusterType = MessageType<ClusterBodies>;
 export type ClusterBody<T extends ClusterType> = BodyOf<ClusterBodies, T>;
 export type ClusterFrame = FrameOf<ClusterBodies>;
-export const ClusterCatalogue = catalogue('cluster', ClusterBodies);
+/** The only fields that carry bytes: handshake nonces and proofs, sync-data chunks. */
+export const ClusterCatalogue = catalogue('cluster', ClusterBodies, ['nonce', 'proof', 'data']);
 
 /** Link limits: the largest frame the cluster link accepts. Files travel in chunks below it. */
 export const CLUSTER_MAX_FRAME_BYTES = 16 * 1024 * 1024;

@@ -163,17 +163,23 @@ async function lane(): Promise<void> {
 await Promise.all(Array.from({ length: Math.min(jobs, units.length) }, () => lane()));
 clearInterval(progress);
 
-const byTarget = new Map<string, { cases: number; busyMs: number; slowestMs: number; crashes: number }>();
+const byTarget = new Map<string, { cases: number; wallMs: number; busyMs: number; slowestMs: number; slowestIndex: number; crashes: number }>();
 for (const f of finished) {
-  const t = byTarget.get(f.target) ?? { cases: 0, busyMs: 0, slowestMs: 0, crashes: 0 };
+  const t = byTarget.get(f.target) ?? { cases: 0, wallMs: 0, busyMs: 0, slowestMs: 0, slowestIndex: -1, crashes: 0 };
   t.cases += f.cases;
+  t.wallMs += f.wallMs;
   t.busyMs += f.busyMs;
-  t.slowestMs = Math.max(t.slowestMs, f.slowestMs);
+  if (f.slowestMs > t.slowestMs) {
+    t.slowestMs = f.slowestMs;
+    t.slowestIndex = f.slowestIndex;
+  }
   t.crashes += f.crashes;
   byTarget.set(f.target, t);
 }
 for (const [name, t] of byTarget) {
-  log(`${name}: ${t.cases} cases, ${Math.round(t.cases / Math.max(t.busyMs, 1) * 1000)} cases/s of worker time, slowest ${t.slowestMs.toFixed(0)} ms, ${t.crashes} crash(es)`);
+  // Per worker: generating a case counts (wall time of the worker), and so does the decoder alone (in run()).
+  const perSecond = (ms: number): number => Math.round((t.cases / Math.max(ms, 1)) * 1000);
+  log(`${name}: ${t.cases} cases, ${perSecond(t.wallMs)} cases/s per worker (${perSecond(t.busyMs)}/s inside the decoder), slowest ${t.slowestMs.toFixed(0)} ms (case ${t.slowestIndex}), ${t.crashes} crash(es)`);
 }
 const { cases } = totals();
 const seconds = (Date.now() - started) / 1000;

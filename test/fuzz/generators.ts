@@ -590,6 +590,8 @@ function mutateNode(rng: Rng, node: unknown, ctx: ValueContext, sibling: unknown
       defineKey(copy, rng.chance(0.5) ? k.toUpperCase() : `${k} `, v);
       return copy;
     }
+    // A byte string where an object goes (a validator may walk it as an object of one key per byte).
+    if (r === 12) return Buffer.alloc(rng.size(ctx.hugeMax), 0x41);
     return Object.values(copy);
   }
   return randomValue(rng, ctx, 2);
@@ -617,7 +619,7 @@ export function mutateValue(rng: Rng, value: unknown, ctx: ValueContext, maxStac
 export function inflateArrays(rng: Rng, value: unknown, ctx: ValueContext): unknown {
   const atLimit = INTERESTING_LENGTHS.filter((l) => l <= ctx.hugeMax);
   const n = rng.chance(0.5) && atLimit.length > 0 ? rng.pick(atLimit) : rng.size(ctx.hugeMax);
-  const junk = rng.pick<() => unknown>([() => ({}), () => 0, () => null, () => [], () => randomValue(rng, ctx, 1)])();
+  const junk = rng.pick<() => unknown>([() => ({}), () => 0, () => null, () => [], () => Buffer.alloc(rng.between(1, 64)), () => randomValue(rng, ctx, 1)])();
   let out = value;
   for (const path of nodePaths(value)) {
     if (!Array.isArray(getAt(out, path))) continue;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { ClusterCatalogue } from '../../../protocols/cluster-messages.js';
 import { ControlCatalogue } from '../../../protocols/control-messages.js';
+import { Packr } from 'msgpackr';
 import { decodePayload, encodePayload, envelope } from '../../../protocols/envelope.js';
 import { FrameError } from '../../../protocols/errors.js';
 
@@ -203,4 +204,65 @@ test('envelope - a node name with a space is refused, naming the path', () => {
   assert.match(second.message, /body\.nodes\[1\]\.name/);
   rejectCluster({ v: 1, type: 'hello', id: 1, body: { ...helloBody, cluster: 'wa\tzuh' } });
   rejectCluster({ v: 1, type: 'hello', id: 1, body: { ...helloBody, node: 'x'.repeat(129) } });
+});
+
+test('envelope - a frame of junk lists is refused at its first bad item, not with an issue per item (fuzz cases)', () => {
+  // test/fuzz found this frame (cluster-envelope, seed 1, case 20786): 12 MB, 130,686 junk items per list.
+  // Reporting every bad item took 1.7 s and 500 MB; a frame is refused on its first problem.
+  const n = 130_686;
+  const body = {
+    syncId: '0931263e831b4109', revision: 73, files: 26, deferred: 0, bytes: 412_416,
+    create: new Array(n).fill({}),
+    update: new Array(n).fill({ path: 'etc/shared/default/agent.conf', md5: '52ebc90534abc11cbc52f2b23db84533' }),
+    delete: new Array(n).fill({}),
+    tooLarge: new Array(n).fill({}),
+  };
+  const err = rejectCluster(wire({ v: 1, type: 'integrity-plan', id: 103_007, body }));
+  assert.equal(err.frameId, 103_007);
+  assert.equal(err.message, "invalid 'integrity-plan' message: body.create[0].path: Invalid input: expected string, received undefined");
+  // And the 2 MB frame of 2,000,000 empty agents that ran a node out of heap (control-envelope, seed 1, case 51251, in small).
+  const agents = rejectCluster(wire({ v: 1, type: 'registry-result', id: 4, body: { outcome: { ok: true, result: { kind: 'agents', unassigned: 0, agents: new Array(2_000_000).fill({}) } } } }));
+  assert.equal(agents.message, "invalid 'registry-result' message: body.outcome.result.agents[0].id: Invalid input: expected number, received undefined");
+
+  const entry = (i: number) => ({ path: `etc/shared/default/f${i}.txt`, md5: 'a'.repeat(32), size: i });
+  const late = rejectCluster({ v: 1, type: 'integrity-check', id: 1, body: { digest: 'a'.repeat(64), files: 2, entries: [...Array.from({ length: 1500 }, (_, i) => entry(i)), { ...entry(0), size: -1 }] } });
+  assert.match(late.message, /body\.entries\[1500\]\.size/);
+  const valid = Array.from({ length: 2500 }, (_, i) => entry(i));
+  const ok = ClusterCatalogue.parse(wire({ v: 1, type: 'integrity-plan', id: 2, body: { ...body, create: valid, update: [], delete: ['etc/shared/x'], tooLarge: [] } }));
+  assert.deepEqual(ok.type === 'integrity-plan' ? ok.body.create : null, valid);
+});
+
+test('envelope - bytes only where the protocol carries bytes: nonces, proofs, sync data (fuzz case)', () => {
+  // A 4 MB byte string as a 'ping' body was walked as an object of 4 million keys: 1.7 s, 500 MB.
+  const ping = rejectCluster(wire({ v: 1, type: 'ping', id: 5, body: Buffer.alloc(4_000_000) }));
+  assert.equal(ping.frameId, 5);
+  assert.match(ping.message, /bytes as the body/);
+  // control-envelope, seed 1, case 51251: 130,064 small byte strings as the agents of a registry-result (10 s, 1.8 GB).
+  const list = frameError(() => ControlCatalogue.parse(wire({ v: 1, type: 'registry-result', id: 6, body: { outcome: { ok: true, result: { kind: 'agents', unassigned: 3, agents: new Array(130_064).fill(Buffer.alloc(48)) } } } })), 'invalid-message');
+  assert.match(list.message, /bytes in a list/);
+  assert.match(rejectCluster(wire({ v: 1, type: 'welcome', id: 7, body: { master: Buffer.alloc(64), address: 'x' } })).message, /bytes in 'master'/);
+  frameError(() => ClusterCatalogue.parse(wire(Buffer.alloc(1000))), 'invalid-message');
+  // Where bytes belong they still pass.
+  assert.equal(ClusterCatalogue.parse(wire({ v: 1, type: 'hello', id: 1, body: helloBody })).type, 'hello');
+  assert.equal(ClusterCatalogue.parse(wire({ v: 1, type: 'proof', id: 1, body: { proof: nonce() } })).type, 'proof');
+  const chunk = { syncId: '0123456789abcdef', path: 'etc/shared/default/agent.conf', offset: 0, rawSize: 3, data: Buffer.from('abc'), last: true };
+  assert.equal(ClusterCatalogue.parse(wire({ v: 1, type: 'sync-data', id: 1, body: chunk })).type, 'sync-data');
+});
+
+test('envelope - structured-clone references are not decoded: no graph bigger than its frame (fuzz case)', () => {
+  // 129 KB pointing 10,000 times at one object of 10,000 keys: zod walked 100 million keys (26 s, 1.7 GB).
+  const big: Record<string, number> = {};
+  for (let i = 0; i < 100; i++) big[`k${i}`] = 0;
+  const refs = new Packr({ structuredClone: true, useRecords: false }).pack({ v: 1, type: 'nodes', id: 1, body: { nodes: new Array(100).fill(big) } });
+  frameError(() => decodePayload(refs), 'undecodable');
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic['self'] = cyclic;
+  frameError(() => decodePayload(new Packr({ structuredClone: true }).pack({ v: 1, type: 'ping', id: 1, body: cyclic })), 'undecodable');
+});
+
+test('envelope - an object of many unknown keys is refused with a message of bounded length', () => {
+  const keys: Record<string, number> = {};
+  for (let i = 0; i < 60_000; i++) keys[`key-${i}`] = i;
+  const err = rejectCluster(wire({ v: 1, type: 'ping', id: 1, body: keys }));
+  assert.ok(err.message.length < 500, `a message of ${err.message.length} characters`);
 });
