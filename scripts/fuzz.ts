@@ -48,15 +48,20 @@ const seed = (argv.seed ?? hashSeed(Date.now(), process.pid)) >>> 0;
 const profile: FuzzProfile = argv.profile === 'ci' ? CI_PROFILE : LONG_PROFILE;
 const log = (line: string): void => { process.stderr.write(`[fuzz] ${line}\n`); };
 
-function describeInput(input: FuzzInput): string[] {
-  if (typeof input === 'string') {
-    return [
-      `input-kind: text (${input.length} UTF-16 code units)`,
-      `input-hex-utf16le: ${Buffer.from(input, 'utf16le').toString('hex')}`,
-      `input-json: ${JSON.stringify(input.length > 4096 ? `${input.slice(0, 4096)}…` : input)}`,
-    ];
+/** Inputs up to this size are written in hex into the crash file; bigger ones go to a .bin file next to it. */
+const HEX_LIMIT_BYTES = 8 * 1024 * 1024;
+
+function describeInput(input: FuzzInput, binFile?: string): string[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf16le') : input;
+  const kind = typeof input === 'string' ? `text (${input.length} UTF-16 code units, hex of UTF-16LE)` : `bytes (${input.length})`;
+  const lines = [`input-kind: ${kind}`];
+  if (bytes.length <= HEX_LIMIT_BYTES || !binFile) lines.push(`input-hex: ${bytes.subarray(0, HEX_LIMIT_BYTES).toString('hex')}`);
+  else {
+    fs.writeFileSync(binFile, bytes);
+    lines.push(`input-file: ${binFile} (raw; too big for hex here)`);
   }
-  return [`input-kind: bytes (${input.length})`, `input-hex: ${input.toString('hex')}`];
+  if (typeof input === 'string') lines.push(`input-json: ${JSON.stringify(input.length > 4096 ? `${input.slice(0, 4096)}…` : input)}`);
+  return lines;
 }
 
 if (argv.case !== undefined) {
@@ -67,7 +72,7 @@ if (argv.case !== undefined) {
   const target = targetNamed(argv.target);
   const input = inputFor(target, seed, argv.case, profile);
   const outcome = runCase(target, input, argv['hang-ms']);
-  for (const line of describeInput(input)) log(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+  for (const line of describeInput(input.slice(0, 4096))) log(line.length > 400 ? `${line.slice(0, 400)}…` : line);
   if (!outcome.ok) log(outcome.error.stack ?? outcome.error.message);
   process.stdout.write(`${JSON.stringify({ target: target.name, seed, case: argv.case, ok: outcome.ok, ms: Math.round(outcome.ms), ...(outcome.ok ? {} : { kind: outcome.kind, message: outcome.error.message }) })}\n`);
   process.exit(outcome.ok ? 0 : 1);
@@ -94,6 +99,14 @@ let crashes = 0;
 log(`seed ${seed}, ${targets.length} target(s), ${jobs} worker(s), ${argv.minutes} min, profile ${argv.profile}, crash files in ${argv.out}/`);
 
 function writeCrash(c: CrashReport): void {
+  try {
+    recordCrash(c);
+  } catch (err) {
+    log(`could not record a crash of ${c.target} case ${c.index}: ${(err as Error).message}`);
+  }
+}
+
+function recordCrash(c: CrashReport): void {
   crashes++;
   const sig = crashSignature(c);
   const seen = (signatures.get(sig) ?? 0) + 1;
@@ -112,7 +125,7 @@ function writeCrash(c: CrashReport): void {
     `ms: ${Math.round(c.ms)}`,
     `message: ${c.message}`,
     `replay: node dist/scripts/fuzz.js --profile ${argv.profile} --target ${c.target} --seed ${c.seed} --case ${c.index}`,
-    ...describeInput(c.input),
+    ...describeInput(c.input, path.join(argv.out, `${c.target}-${n}.bin`)),
     'stack:',
     c.stack,
     '',

@@ -290,7 +290,7 @@ export const BYTE_MUTATORS: Readonly<Record<string, ByteMutator>> = {
     const times = 1 + rng.size(Math.max(1, Math.floor(ctx.hugeMax / Math.max(1, chunk.length))));
     return Buffer.concat([input.subarray(0, from), Buffer.alloc(chunk.length * times, chunk), input.subarray(from)]);
   },
-  duplicate: (_rng, input) => Buffer.concat([input, input]),
+  duplicate: (_rng, input, ctx) => (input.length > ctx.hugeMax * 16 ? input : Buffer.concat([input, input])),
   swapChunks: (rng, input) => {
     if (input.length < 2) return input;
     const a = rng.int(input.length);
@@ -526,6 +526,25 @@ export function nest(rng: Rng, value: unknown, depth: number): unknown {
   return v;
 }
 
+/** About how many bytes `value` takes as msgpack (a quick estimate, to keep huge values within budget). */
+export function approxSize(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length + 1;
+  if (typeof value !== 'object' || value === null || depth > 8) return 9;
+  if (ArrayBuffer.isView(value)) return value.byteLength + 5;
+  let n = 1;
+  if (Array.isArray(value)) for (const item of value) n += approxSize(item, depth + 1);
+  else for (const [k, v] of Object.entries(value)) n += k.length + 1 + approxSize(v, depth + 1);
+  return n;
+}
+
+/** What one huge mutation may add in all: about a frame's worth in the long run. */
+const hugeBudget = (ctx: ValueContext): number => ctx.hugeMax * 64;
+
+/** `n` copies of `item`, fewer if they would not fit the budget. */
+function hugeArray(n: number, item: unknown, budgetBytes: number): unknown[] {
+  return new Array(Math.max(0, Math.min(n, Math.floor(budgetBytes / approxSize(item))))).fill(item);
+}
+
 /** One mutation of one node: its type swapped, its content made huge, empty or hostile, fields added or removed. */
 function mutateNode(rng: Rng, node: unknown, ctx: ValueContext, sibling: unknown): unknown {
   const r = rng.int(14);
@@ -556,7 +575,7 @@ function mutateNode(rng: Rng, node: unknown, ctx: ValueContext, sibling: unknown
       // Huge: copies of one element (a valid one, or junk), up to hugeMax.
       const n = rng.size(ctx.hugeMax);
       const item = node.length > 0 && rng.chance(0.5) ? node[rng.int(node.length)] : randomValue(rng, ctx, 1);
-      return new Array(n).fill(item);
+      return hugeArray(n, item, hugeBudget(ctx));
     }
     if (r < 8) return [];
     if (r < 10) return node.length > 0 ? [...node, node[rng.int(node.length)]] : [randomValue(rng, ctx, 1)];
@@ -621,13 +640,18 @@ export function inflateArrays(rng: Rng, value: unknown, ctx: ValueContext): unkn
   const n = rng.chance(0.5) && atLimit.length > 0 ? rng.pick(atLimit) : rng.size(ctx.hugeMax);
   const junk = rng.pick<() => unknown>([() => ({}), () => 0, () => null, () => [], () => Buffer.alloc(rng.between(1, 64)), () => randomValue(rng, ctx, 1)])();
   let out = value;
+  let budget = hugeBudget(ctx);
+  const inflated: Path[] = [];
   for (const path of nodePaths(value)) {
-    if (!Array.isArray(getAt(out, path))) continue;
-    out = setAt(out, path, (old) => {
-      const items = old as unknown[];
-      const item = items.length > 0 && rng.chance(0.3) ? items[0] : junk;
-      return new Array(n).fill(item);
-    });
+    // Parents come first; an array inside one already inflated stays as it is (sizes would multiply).
+    if (inflated.some((p) => p.every((part, i) => path[i] === part))) continue;
+    const old = getAt(out, path);
+    if (!Array.isArray(old)) continue;
+    const item = old.length > 0 && rng.chance(0.3) ? old[0] : junk;
+    const huge = hugeArray(n, item, budget);
+    budget -= huge.length * approxSize(item);
+    out = setAt(out, path, () => huge);
+    inflated.push(path);
   }
   return out;
 }

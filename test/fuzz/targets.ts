@@ -1001,7 +1001,8 @@ export function inputFor(target: FuzzTarget, seed: number, index: number, profil
   return target.generate(Rng.from(seed, target.name, index), profile);
 }
 
-export type CrashKind = 'exception' | 'invariant' | 'hang' | 'memory' | 'poisoned';
+/** 'harness': generating a case (not running it) took too long; a bug of the fuzz harness, reported all the same. */
+export type CrashKind = 'exception' | 'invariant' | 'hang' | 'memory' | 'poisoned' | 'harness';
 
 export interface CrashReport {
   readonly target: string;
@@ -1099,8 +1100,8 @@ export function runJob(spec: JobSpec, hooks: { onCrash(c: CrashReport): void; on
   const target = targetNamed(spec.target);
   const figures: JobFigures = { target: spec.target, cases: 0, busyMs: 0, wallMs: 0, slowestMs: 0, slowestIndex: -1, crashes: 0 };
   const started = Date.now();
-  const shared = new SharedArrayBuffer(8);
-  const slot = new Int32Array(shared); // [0] current case index (-1 idle), [1] its start, ms after epoch
+  const shared = new SharedArrayBuffer(12);
+  const slot = new Int32Array(shared); // [0] current case index (-1 idle), [1] its start, ms after epoch, [2] 0 generating, 1 running
   const epoch = Date.now();
   const report = (c: CrashReport): void => {
     figures.crashes++;
@@ -1123,7 +1124,7 @@ export function runJob(spec: JobSpec, hooks: { onCrash(c: CrashReport): void; on
       const worker = new Worker(new URL(import.meta.url), { workerData: init, resourceLimits: { maxOldGenerationSizeMb: spec.maxHeapMb }, stdout: false, stderr: false });
       let base = { cases: figures.cases, busyMs: figures.busyMs };
       let done = false;
-      let killed: { index: number; ms: number } | null = null;
+      let killed: { index: number; ms: number; generating: boolean } | null = null;
       const apply = (m: { cases: number; busyMs: number; slowestMs: number; slowestIndex: number }): void => {
         figures.cases = base.cases + m.cases;
         figures.busyMs = base.busyMs + m.busyMs;
@@ -1138,7 +1139,7 @@ export function runJob(spec: JobSpec, hooks: { onCrash(c: CrashReport): void; on
         if (index < 0 || killed) return;
         const ms = Date.now() - epoch - Atomics.load(slot, 1);
         if (ms > spec.killMs) {
-          killed = { index, ms };
+          killed = { index, ms, generating: Atomics.load(slot, 2) === 0 };
           void worker.terminate();
         }
       }, 100);
@@ -1165,9 +1166,14 @@ export function runJob(spec: JobSpec, hooks: { onCrash(c: CrashReport): void; on
         const at = index >= 0 ? index : from;
         const err = errored as Error | null;
         const oom = err !== null && ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap/i.test(err.message));
-        const kind: CrashKind = killed ? 'hang' : oom ? 'memory' : 'exception';
-        const message = killed ? `case still running after ${killed.ms} ms: killed` : err ? err.message : 'worker exited';
-        report({ target: spec.target, seed: spec.seed, index: at, kind, message, stack: err?.stack ?? message, ms: killed?.ms ?? 0, input: inputFor(target, spec.seed, at, spec.profile) });
+        const generating = killed?.generating ?? Atomics.load(slot, 2) === 0;
+        const kind: CrashKind = generating ? 'harness' : killed ? 'hang' : oom ? 'memory' : 'exception';
+        const message = killed
+          ? `${generating ? 'generating the case' : 'case'} still running after ${killed.ms} ms: killed`
+          : `${err ? err.message : 'worker exited'}${generating ? ' (while generating the case)' : ''}`;
+        // The input of a case that ran is rebuilt here; one that could not even be generated is left to --case to replay.
+        const input = generating ? Buffer.alloc(0) : inputFor(target, spec.seed, at, spec.profile);
+        report({ target: spec.target, seed: spec.seed, index: at, kind, message, stack: err?.stack ?? message, ms: killed?.ms ?? 0, input });
         figures.cases = Math.max(figures.cases, base.cases + (at - from) + 1);
         base = { cases: figures.cases, busyMs: figures.busyMs };
         launch(at + 1);
@@ -1194,9 +1200,12 @@ function workerMain(init: WorkerInit): void {
   };
   for (let i = init.from; i < spec.to; i++) {
     if (spec.deadline !== undefined && (i & 15) === 0 && Date.now() >= spec.deadline) break;
+    Atomics.store(slot, 2, 0);
     Atomics.store(slot, 1, Date.now() - init.epoch);
     Atomics.store(slot, 0, i);
     const input = inputFor(target, spec.seed, i, spec.profile);
+    Atomics.store(slot, 1, Date.now() - init.epoch);
+    Atomics.store(slot, 2, 1);
     const outcome = runCase(target, input, spec.hangMs);
     cases++;
     busyMs += outcome.ms;
