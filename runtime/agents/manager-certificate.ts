@@ -7,6 +7,7 @@ import crypto, { webcrypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as X509 from '@peculiar/x509';
+import { writeFileAtomic } from '../certs/cert-authority.js';
 
 export interface ManagerCertificate {
   /** PEM certificate. */
@@ -44,8 +45,8 @@ export async function ensureManagerCertificate(home: string): Promise<ManagerCer
   const made = await generateSelfSigned();
   await fs.mkdir(etc, { recursive: true, mode: ETC_MODE });
   // Key first: a crash between the two leaves a lone key, which the next call replaces.
-  await writeAtomically(keyFile, made.key, KEY_MODE);
-  await writeAtomically(certFile, made.cert, CERT_MODE);
+  await writeFileAtomic(keyFile, made.key, KEY_MODE);
+  await writeFileAtomic(certFile, made.cert, CERT_MODE);
   return { ...made, created: true };
 }
 
@@ -125,22 +126,4 @@ function randomSerial(): string {
 function toPem(der: Buffer, label: string): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
-async function writeAtomically(file: string, content: string, mode: number): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  try {
-    const handle = await fs.open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode); // open() applied the umask; set the exact mode
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw new Error(`Cannot write ${file}: ${(err as Error).message}`);
-  }
 }
