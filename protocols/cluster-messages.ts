@@ -144,5 +144,7 @@ export const ClusterCatalogue = catalogue('cluster', ClusterBodies, ['nonce', 'p
 
 /** Link limits: the largest frame the cluster link accepts. Files travel in chunks below it. */
 export const CLUSTER_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Until the handshake is over: hello, challenge, proof and reject are a few hundred bytes. */
+export const CLUSTER_HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
 /** Raw bytes per sync-data chunk: also the bound on what one chunk may inflate to. */
 export const SYNC_CHUNK_BYTES = 1024 * 1024;

@@ -6,6 +6,7 @@
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { FrameError } from './errors.js';
+import { msgpackShapeProblem } from './msgpack-shape.js';
 
 export const ENVELOPE_VERSION = 1;
 const U32 = 0xffff_ffff;
@@ -42,7 +43,12 @@ export function encodePayload(value: unknown): Buffer {
   return packr.pack(value);
 }
 
+/** Deeper than any message of ours (they nest fewer than ten levels). */
+const MAX_NESTING = 32;
+
 export function decodePayload(payload: Buffer): unknown {
+  const problem = msgpackShapeProblem(payload, { maxDepth: MAX_NESTING });
+  if (problem !== null) throw new FrameError('undecodable', `undecodable frame: ${problem}`);
   try {
     return packr.unpack(payload);
   } catch (err) {

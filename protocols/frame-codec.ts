@@ -26,7 +26,12 @@ export class FrameDecoder {
   private buffered = 0;
   private expected: number | null = null;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(private maxBytes: number) {}
+
+  /** Later frames may be this large (a link raises it once the peer has proven itself). */
+  setLimit(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes held while waiting for the rest of a frame. */
   get pending(): number {
@@ -35,18 +40,30 @@ export class FrameDecoder {
 
   /** Throws FrameError on a bad header or an oversized declared length; the stream is then unusable. */
   push(chunk: Buffer): Buffer[] {
+    this.append(chunk);
+    const out: Buffer[] = [];
+    for (let p = this.next(); p !== null; p = this.next()) out.push(p);
+    return out;
+  }
+
+  append(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Buffer[] = [];
-    for (;;) {
-      if (this.expected === null) {
-        if (this.buffered < FRAME_HEADER_BYTES) return out;
-        this.expected = this.readHeader();
-      }
-      if (this.buffered < FRAME_HEADER_BYTES + this.expected) return out;
-      out.push(this.take(FRAME_HEADER_BYTES + this.expected).subarray(FRAME_HEADER_BYTES));
-      this.expected = null;
+  }
+
+  /**
+   * The next whole payload, or null. One at a time, so a frame can change the limit
+   * that applies to the frames behind it. Throws as push does.
+   */
+  next(): Buffer | null {
+    if (this.expected === null) {
+      if (this.buffered < FRAME_HEADER_BYTES) return null;
+      this.expected = this.readHeader();
     }
+    if (this.buffered < FRAME_HEADER_BYTES + this.expected) return null;
+    const payload = this.take(FRAME_HEADER_BYTES + this.expected).subarray(FRAME_HEADER_BYTES);
+    this.expected = null;
+    return payload;
   }
 
   private readHeader(): number {

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, type NodeInfo } from '../../protocols/cluster-messages.js';
+import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, CLUSTER_HANDSHAKE_MAX_FRAME_BYTES, type NodeInfo } from '../../protocols/cluster-messages.js';
 import { WorkerHandshake, type LocalIdentity } from '../../protocols/handshake.js';
 import { HandshakeRejectedError } from '../../protocols/errors.js';
 import { FramedLink } from './framed-link.js';
@@ -47,6 +47,7 @@ export class ClusterClient {
     const link: ClusterLink = new FramedLink(socket, {
       catalogue: ClusterCatalogue,
       maxFrameBytes: CLUSTER_MAX_FRAME_BYTES,
+      handshake: { maxFrameBytes: CLUSTER_HANDSHAKE_MAX_FRAME_BYTES, endsWith: 'welcome' },
       requestTimeoutMs: this.opts.requestTimeoutMs,
       onProtocolError: (err) => this.opts.log.error(`Refused frame from the master: ${err.message}`),
     });

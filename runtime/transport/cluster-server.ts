@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
-import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, type ClusterBodies, type ClusterFrame, type NodeInfo } from '../../protocols/cluster-messages.js';
+import { ClusterCatalogue, CLUSTER_MAX_FRAME_BYTES, CLUSTER_HANDSHAKE_MAX_FRAME_BYTES, type ClusterBodies, type ClusterFrame, type NodeInfo } from '../../protocols/cluster-messages.js';
 import { MasterHandshake, admissionCheck, type LocalIdentity, type Rejection } from '../../protocols/handshake.js';
 import { describeReject, type RejectCode } from '../../protocols/errors.js';
 import { FramedLink } from './framed-link.js';
@@ -91,6 +91,7 @@ export class ClusterServer {
     const link: ClusterLink = new FramedLink(socket, {
       catalogue: ClusterCatalogue,
       maxFrameBytes: CLUSTER_MAX_FRAME_BYTES,
+      handshake: { maxFrameBytes: CLUSTER_HANDSHAKE_MAX_FRAME_BYTES },
       requestTimeoutMs: this.opts.requestTimeoutMs,
       onProtocolError: (err) => log.error(`Refused frame from ${address}: ${err.message}`),
     });
@@ -141,6 +142,7 @@ export class ClusterServer {
     const { worker } = outcome;
     const master = this.opts.identity;
     link.send('welcome', { master: { name: master.node, type: 'master', version: master.version, address: this.opts.address }, address: worker.address });
+    link.endHandshake();
     this.welcomed.set(link, worker);
     link.onClose((reason) => {
       this.welcomed.delete(link);

@@ -15,6 +15,15 @@ import {
 export interface FramedLinkOptions<B extends Bodies> {
   readonly catalogue: Catalogue<B>;
   readonly maxFrameBytes: number;
+  /**
+   * Until the handshake ends, frames from the peer may be at most this large: an
+   * unproven peer must not make the node buffer and decode megabytes.
+   */
+  readonly handshake?: {
+    readonly maxFrameBytes: number;
+    /** The message that ends it when received (a worker's 'welcome'); otherwise endHandshake() does. */
+    readonly endsWith?: MessageType<B>;
+  };
   readonly requestTimeoutMs: number;
   /** Told about frames refused by the codec or a schema (the link closes on codec errors). */
   readonly onProtocolError?: (err: FrameError) => void;
@@ -44,7 +53,7 @@ export class FramedLink<B extends Bodies> {
   readonly localAddress: string;
 
   constructor(private readonly socket: Duplex & { remoteAddress?: string | undefined; localAddress?: string | undefined }, private readonly opts: FramedLinkOptions<B>) {
-    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.decoder = new FrameDecoder(opts.handshake?.maxFrameBytes ?? opts.maxFrameBytes);
     this.remoteAddress = socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'local';
     this.localAddress = socket.localAddress?.replace(/^::ffff:/, '') ?? 'local';
     // Frames are whole messages: Nagle would hold a reply behind an unacknowledged push for a delayed ACK (~40 ms).
@@ -57,6 +66,11 @@ export class FramedLink<B extends Bodies> {
 
   get closed(): boolean {
     return this.closedReason !== null;
+  }
+
+  /** The peer has proven itself: its frames may now be as large as the protocol's limit. */
+  endHandshake(): void {
+    this.decoder.setLimit(this.opts.maxFrameBytes);
   }
 
   /** Sends a message that expects no reply; returns its id. */
@@ -164,16 +178,18 @@ export class FramedLink<B extends Bodies> {
 
   private onData(chunk: Buffer): void {
     if (this.closedReason !== null) return;
-    let payloads: Buffer[];
-    try {
-      payloads = this.decoder.push(chunk);
-    } catch (err) {
-      this.refuse(err as FrameError, true);
-      return;
-    }
-    for (const p of payloads) {
+    this.decoder.append(chunk);
+    for (;;) {
+      let payload: Buffer | null;
+      try {
+        payload = this.decoder.next();
+      } catch (err) {
+        this.refuse(err as FrameError, true);
+        return;
+      }
+      if (payload === null) break;
+      this.onPayload(payload);
       if (this.closedReason !== null) return;
-      this.onPayload(p);
     }
     this.checkBackpressure();
   }
@@ -188,6 +204,8 @@ export class FramedLink<B extends Bodies> {
       this.refuse(fe, fe.code === 'undecodable');
       return;
     }
+    // Lifted here, not when the handshake reads it: frames right behind it may share this chunk.
+    if (frame.type === this.opts.handshake?.endsWith) this.endHandshake();
     // Replies settle their request; a late one (after its timeout) is dropped.
     if (frame.re !== undefined) this.settle(frame);
     else this.deliver(frame);

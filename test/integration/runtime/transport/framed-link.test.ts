@@ -449,3 +449,47 @@ test('framed-link - encodePayload of an envelope sent raw is accepted like one f
     await srv.close();
   }
 });
+
+/** A frame of about `bytes` whose body the schema refuses: it shows how far the link read it. */
+function bulkyFrame(bytes: number): Buffer {
+  return encodeFrame(encodePayload({ v: 1, type: 'ping', id: 9, body: { filler: 'x'.repeat(bytes) } }), CLUSTER_MAX_FRAME_BYTES);
+}
+
+test('framed-link - until the handshake ends a large frame closes the link; after endHandshake it is read', async () => {
+  const p = await pair({ handshake: { maxFrameBytes: 1024 } });
+  try {
+    p.server.attach(() => undefined);
+    p.clientSocket.write(bulkyFrame(2000));
+    await until(() => p.server.closed, 'the unproven peer is cut');
+    assert.equal(p.serverErrors[0]?.code, 'frame-too-large');
+    assert.match(p.serverErrors[0]?.message ?? '', /limit of 1024 bytes/);
+  } finally {
+    await p.cleanup();
+  }
+  const q = await pair({ handshake: { maxFrameBytes: 1024 } });
+  try {
+    q.server.attach(() => undefined);
+    q.server.endHandshake();
+    q.clientSocket.write(bulkyFrame(2000));
+    await until(() => q.serverErrors.length > 0, 'the frame is read and refused by its schema');
+    assert.equal(q.serverErrors[0]?.code, 'invalid-message');
+    assert.equal(q.server.closed, false);
+  } finally {
+    await q.cleanup();
+  }
+});
+
+test('framed-link - the message that ends the handshake lifts the limit for frames in the same chunk', async () => {
+  const p = await pair({ handshake: { maxFrameBytes: 1024, endsWith: 'welcome' } });
+  try {
+    const welcome = encodeFrame(encodePayload({ v: 1, type: 'welcome', id: 1, body: { master: { name: 'master', type: 'master', version: '0.1.0', address: '127.0.0.1' }, address: '127.0.0.2' } }), CLUSTER_MAX_FRAME_BYTES);
+    p.serverSocket.write(Buffer.concat([welcome, bulkyFrame(2000)]));
+    const first = await within(p.client.nextFrame(HANG_MS), 'welcome');
+    assert.equal(first.type, 'welcome');
+    await until(() => p.clientErrors.length > 0, 'the frame behind the welcome is read');
+    assert.equal(p.clientErrors[0]?.code, 'invalid-message');
+    assert.equal(p.client.closed, false);
+  } finally {
+    await p.cleanup();
+  }
+});
