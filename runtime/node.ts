@@ -283,6 +283,7 @@ async function startMaster(parts: NodeParts): Promise<Extract<Role, { type: 'mas
     identity: { cluster: cluster.name, node: cluster.nodeName, version: CLUSTERD_VERSION, key: cluster.key },
     address: cluster.masterAddress,
     handshakeTimeoutMs: askMs,
+    handshakesPerSource: cluster.handshakesPerSource,
     requestTimeoutMs: askMs,
     log,
     admit: (worker, link) => {

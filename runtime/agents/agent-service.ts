@@ -33,6 +33,7 @@ export async function startAgentService(config: NodeConfig, deps: Omit<AgentGate
     log,
     maxConnections: MAX_AGENT_CONNECTIONS,
     firstMessageMs: FIRST_MESSAGE_MS,
+    handshakesPerSource: remote.handshakesPerSource,
     // An agent silent this long is disconnected anyway; its socket goes with it.
     idleMs: Math.max(FIRST_MESSAGE_MS, config.agents.disconnectionTimeSeconds * 1000),
   });

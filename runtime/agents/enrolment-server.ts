@@ -9,6 +9,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../logger.js';
+import { PerSourceLimit, RefusalWarnings } from '../transport/per-source-limit.js';
 
 /** authd's buffer (64 KiB + 4 KiB): a longer request line is refused. */
 export const ENROLMENT_MAX_REQUEST_BYTES = 69_632;
@@ -39,6 +40,8 @@ export interface EnrolmentServerOptions {
   readonly requestTimeoutMs: number;
   /** Concurrent connections; beyond it new sockets are closed at once. */
   readonly maxConnections: number;
+  /** Concurrent connections from one address (`<auth><handshakes_per_source>`); 0 = no limit. */
+  readonly handshakesPerSource: number;
 }
 
 export interface EnrolmentServerFigures {
@@ -65,8 +68,12 @@ export class EnrolmentServer {
   private refused = 0;
   private lastDropWarning = -Infinity;
   private dropsSinceWarning = 0;
+  private readonly perSource: PerSourceLimit;
+  private readonly perSourceWarnings = new RefusalWarnings();
 
-  constructor(private readonly opts: EnrolmentServerOptions) {}
+  constructor(private readonly opts: EnrolmentServerOptions) {
+    this.perSource = new PerSourceLimit(opts.handshakesPerSource);
+  }
 
   /** The bound port (0 before start). */
   get port(): number {
@@ -130,10 +137,27 @@ export class EnrolmentServer {
       raw.destroy();
       return;
     }
+    const peer = peerAddress(raw.remoteAddress);
+    if (!this.perSource.enter(peer)) {
+      this.refusedFromSource(peer);
+      raw.destroy();
+      return;
+    }
     this.accepted++;
     this.connections.add(raw);
     raw.on('error', () => undefined); // reported through the TLS socket
-    raw.on('close', () => this.connections.delete(raw));
+    raw.on('close', () => {
+      this.connections.delete(raw);
+      this.perSource.leave(peer);
+    });
+  }
+
+  private refusedFromSource(peer: string): void {
+    this.refused++;
+    const quiet = this.perSourceWarnings.refused(peer, Date.now());
+    const text = `Too many enrolment connections from ${peer} (limit ${this.perSource.limit}, <auth><handshakes_per_source>): refused one`;
+    if (quiet === null) this.opts.log.debug(`${text}.`);
+    else this.opts.log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
   }
 
   private onDrop(data: net.DropArgument | undefined): void {

@@ -39,6 +39,7 @@ export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentS
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     maxConnections: MAX_CONNECTIONS,
+    handshakesPerSource: auth.handshakesPerSource,
   });
   await server.start();
   log.info(`Accepting enrolment requests on ${localIp ?? '0.0.0.0'}:${server.port}${password ? ' (password required)' : ''}.`);

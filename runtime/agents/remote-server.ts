@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { AgentFrameDecoder, frameAgentMessage } from '../../protocols/agent-framing.js';
 import type { Logger } from '../logger.js';
+import { PerSourceLimit, RefusalWarnings } from '../transport/per-source-limit.js';
 
 /** One agent's way back: a TCP connection, or a UDP peer address. */
 export interface AgentConnection {
@@ -34,6 +35,8 @@ export interface RemoteServerOptions {
   readonly firstMessageMs: number;
   /** ...and then one at least this often. */
   readonly idleMs: number;
+  /** TCP connections from one address that have not yet brought a whole message (`<remote><handshakes_per_source>`); 0 = no limit. */
+  readonly handshakesPerSource: number;
 }
 
 export interface RemoteServerFigures { readonly tcp: number; readonly udpPeers: number; readonly accepted: number; readonly refused: number }
@@ -49,8 +52,12 @@ export class RemoteServer {
   private serial = 0;
   private accepted = 0;
   private refused = 0;
+  private readonly perSource: PerSourceLimit;
+  private readonly perSourceWarnings = new RefusalWarnings();
 
-  constructor(private readonly opts: RemoteServerOptions) {}
+  constructor(private readonly opts: RemoteServerOptions) {
+    this.perSource = new PerSourceLimit(opts.handshakesPerSource);
+  }
 
   async start(): Promise<void> {
     const where = `${this.opts.host}:${this.opts.port}`;
@@ -111,15 +118,27 @@ export class RemoteServer {
   }
 
   private accept(socket: net.Socket): void {
+    const peer = peerOf(socket.remoteAddress);
+    if (!this.perSource.enter(peer)) {
+      this.refusedFromSource(peer);
+      socket.destroy();
+      return;
+    }
     this.accepted += 1;
     const seen = { since: Date.now(), lastMessage: null as number | null };
+    // The place is held until the first whole message: an agent behind a shared address then frees it.
+    let holdsPlace = true;
+    const freePlace = (): void => {
+      if (holdsPlace) this.perSource.leave(peer);
+      holdsPlace = false;
+    };
     this.open.set(socket, seen);
     const decoder = new AgentFrameDecoder();
     let closed = false;
     const conn: AgentConnection = {
       serial: ++this.serial,
       transport: 'tcp',
-      peer: peerOf(socket.remoteAddress),
+      peer,
       get closed() { return closed; },
       send: (payload) => { if (!closed) socket.write(frameAgentMessage(payload)); },
       close: (reason) => {
@@ -137,7 +156,10 @@ export class RemoteServer {
         socket.destroy();
         return;
       }
-      if (payloads.length > 0) seen.lastMessage = Date.now();
+      if (payloads.length > 0) {
+        seen.lastMessage = Date.now();
+        freePlace();
+      }
       for (const p of payloads) {
         if (closed) return;
         this.opts.onMessage(conn, p);
@@ -146,9 +168,18 @@ export class RemoteServer {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       closed = true;
+      freePlace();
       this.open.delete(socket);
       this.opts.onClose(conn);
     });
+  }
+
+  private refusedFromSource(peer: string): void {
+    this.refused += 1;
+    const quiet = this.perSourceWarnings.refused(peer, Date.now());
+    const text = `Too many agent connections from ${peer} still waiting for a first message (limit ${this.perSource.limit}, <remote><handshakes_per_source>): refused one`;
+    if (quiet === null) this.opts.log.debug(`${text}.`);
+    else this.opts.log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
   }
 
   private datagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {

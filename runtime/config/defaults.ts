@@ -56,5 +56,7 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   port: '1516',
   bind_addr: '0.0.0.0',
   hidden: 'no',
+  // A worker holds one link; a few more cover reconnects and several nodes behind one NAT.
+  handshakes_per_source: '16',
   nodes: Object.freeze(['NODE_IP']),
 });

@@ -4,7 +4,7 @@
  * address the services bind to (so several nodes can share one machine).
  */
 import { isIP } from 'node:net';
-import { invalidElement, rejectChildren, type Issues, type XmlElement } from './ossec-conf.js';
+import { checkHandshakesPerSource, invalidElement, rejectChildren, type Issues, type XmlElement } from './ossec-conf.js';
 import type { AgentServices } from './types.js';
 
 export const DEFAULT_AGENT_SERVICES: AgentServices = Object.freeze({
@@ -13,14 +13,17 @@ export const DEFAULT_AGENT_SERVICES: AgentServices = Object.freeze({
     port: 1515,
     usePassword: false,
     useSourceIp: false,
+    // Enrolments take milliseconds: 64 at once from one address is a flood, or a very large NAT.
+    handshakesPerSource: 64,
     force: Object.freeze({ enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 }),
   }),
   localIp: null,
-  remote: Object.freeze({ port: 1514, tcp: true, udp: false }),
+  // Counted only until an agent's first message, so a load balancer's thousands of agents pass.
+  remote: Object.freeze({ port: 1514, tcp: true, udp: false, handshakesPerSource: 256 }),
   disconnectionTimeSeconds: 900,
 });
 
-const AUTH_LEAVES = ['disabled', 'port', 'use_password', 'use_source_ip'] as const;
+const AUTH_LEAVES = ['disabled', 'port', 'use_password', 'use_source_ip', 'handshakes_per_source'] as const;
 const FORCE_LEAVES = ['enabled', 'key_mismatch', 'disconnected_time', 'after_registration_time'] as const;
 /** Wazuh `<auth>` elements that change nothing here (TLS policy comes with certificates). */
 const AUTH_IGNORED = new Set([
@@ -44,11 +47,17 @@ function compileRemote(blocks: readonly XmlElement[], issues: Issues): AgentServ
     if ((block.children.find((c) => c.name === 'connection')?.text ?? 'secure') !== 'secure') continue;
     const port = block.children.find((c) => c.name === 'port');
     const protocol = block.children.find((c) => c.name === 'protocol');
+    const handshakes = block.children.find((c) => c.name === 'handshakes_per_source');
     const names = protocol ? protocol.text.toLowerCase().split(',').map((p) => p.trim()) : ['tcp'];
     if (protocol && (names.length === 0 || names.some((p) => p !== 'tcp' && p !== 'udp'))) {
       issues.error(protocol, `Invalid protocol '${protocol.text}': expected tcp, udp or tcp,udp`);
     }
-    remote = { port: port ? checkServicePort(port, issues) : remote.port, tcp: names.includes('tcp'), udp: names.includes('udp') };
+    remote = {
+      port: port ? checkServicePort(port, issues) : remote.port,
+      tcp: names.includes('tcp'),
+      udp: names.includes('udp'),
+      handshakesPerSource: handshakes ? checkHandshakesPerSource(handshakes.text, handshakes, issues) : remote.handshakesPerSource,
+    };
   }
   return remote;
 }
@@ -85,6 +94,7 @@ function compileAuth(blocks: readonly XmlElement[], issues: Issues): AgentServic
     port: leaves.has('port') ? checkServicePort(leaves.get('port') as XmlElement, issues) : d.port,
     usePassword: yesNo(leaves.get('use_password'), d.usePassword),
     useSourceIp: yesNo(leaves.get('use_source_ip'), d.useSourceIp),
+    handshakesPerSource: leaves.has('handshakes_per_source') ? checkHandshakesPerSource((leaves.get('handshakes_per_source') as XmlElement).text, leaves.get('handshakes_per_source') as XmlElement, issues) : d.handshakesPerSource,
     force: {
       enabled: yesNo(force.get('enabled'), d.force.enabled),
       keyMismatch: yesNo(force.get('key_mismatch'), d.force.keyMismatch),

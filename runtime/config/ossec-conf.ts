@@ -195,6 +195,7 @@ export function rejectChildren(el: XmlElement, issues: Issues): void {
 const CLUSTER_PATH = `${ROOT}/cluster`;
 const CLUSTER_LEAVES = [
   'disabled', 'name', 'node_name', 'node_type', 'key', 'port', 'bind_addr', 'hidden', 'redis_url', 'ssl_ca', 'ssl_cert', 'ssl_key',
+  'handshakes_per_source',
 ] as const;
 type ClusterLeaf = (typeof CLUSTER_LEAVES)[number];
 type DefaultedLeaf = Exclude<ClusterLeaf, 'redis_url' | 'ssl_ca' | 'ssl_cert' | 'ssl_key'>;
@@ -230,6 +231,7 @@ function compileCluster(blocks: readonly XmlElement[], issues: Issues): ClusterS
   // Like Wazuh, a disabled cluster's other values are not validated.
   if (checkYesNo(setting(found, 'disabled'), 'disabled', issues)) return { kind: 'disabled', reason: 'disabled' };
   const nodes = checkNodes(found, issues);
+  const handshakes = setting(found, 'handshakes_per_source');
   const config: ClusterConfig = {
     name: checkName(setting(found, 'name'), 'Cluster name', issues),
     nodeName: checkName(setting(found, 'node_name'), 'Node name', issues),
@@ -242,6 +244,7 @@ function compileCluster(blocks: readonly XmlElement[], issues: Issues): ClusterS
     hidden: checkYesNo(setting(found, 'hidden'), 'hidden', issues),
     redisUrl: checkRedisUrl(found.leaves.get('redis_url'), issues),
     tls: checkTls(found, issues),
+    handshakesPerSource: checkHandshakesPerSource(handshakes.text, handshakes.at, issues),
   };
   return { kind: 'enabled', config };
 }
@@ -336,6 +339,17 @@ function isHost(value: string): boolean {
   if (isIP(value) !== 0) return true;
   // All-digit dotted names are bad IPv4 addresses, not host names.
   return HOST_NAME.test(value) && !/^[\d.]+$/.test(value);
+}
+
+/** 0 turns the limit off; more than a million is a typo. */
+export const MAX_HANDSHAKES_PER_SOURCE = 1_000_000;
+
+/** `<handshakes_per_source>` of `<cluster>`, `<auth>` or `<remote>`. */
+export function checkHandshakesPerSource(text: string, at: Position, issues: Issues): number {
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (n >= 0 && n <= MAX_HANDSHAKES_PER_SOURCE) return n;
+  issues.error(at, `Invalid handshakes_per_source '${text}': expected 0 (no limit) to ${MAX_HANDSHAKES_PER_SOURCE}`);
+  return 0;
 }
 
 function checkBindAddr(s: Setting, issues: Issues): string {

@@ -20,6 +20,8 @@ export interface ClusterConfig {
   readonly redisUrl: string | null;
   /** `<ssl_ca>`, `<ssl_cert>`, `<ssl_key>`: mutual TLS on cluster links (paths, relative ones from the home); null = key proof only. */
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string } | null;
+  /** `<handshakes_per_source>`: connections from one address still in the handshake; 0 = no limit. */
+  readonly handshakesPerSource: number;
 }
 
 /** Intervals and limits in seconds (bytes for sizes), shaped like Wazuh's cluster.json `intervals`. */
@@ -92,6 +94,8 @@ export interface AgentServices {
     readonly usePassword: boolean;
     /** Store the connection's source address when the agent sends no IP. */
     readonly useSourceIp: boolean;
+    /** `<handshakes_per_source>`: open enrolment connections from one address; 0 = no limit. */
+    readonly handshakesPerSource: number;
     /** Replacement of an existing agent with the same name or IP (Wazuh's `<force>`). */
     readonly force: {
       readonly enabled: boolean;
@@ -107,6 +111,8 @@ export interface AgentServices {
     readonly port: number;
     readonly tcp: boolean;
     readonly udp: boolean;
+    /** `<handshakes_per_source>`: TCP connections from one address that have not yet brought a message; 0 = no limit. */
+    readonly handshakesPerSource: number;
   };
   /** `<global><agents_disconnection_time>`: an agent silent this long is disconnected. */
   readonly disconnectionTimeSeconds: number;

@@ -12,6 +12,7 @@ import { MasterHandshake, admissionCheck, type LocalIdentity, type Rejection } f
 import { describeReject, type RejectCode } from '../../protocols/errors.js';
 import { FramedLink } from './framed-link.js';
 import { certificateMismatch, peerCertificateNames, type LinkTlsOptions } from './tls-options.js';
+import { PerSourceLimit, RefusalWarnings } from './per-source-limit.js';
 
 export type ClusterLink = FramedLink<ClusterBodies>;
 
@@ -26,18 +27,36 @@ export interface ClusterServerOptions {
   readonly handshakeTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly tls?: LinkTlsOptions;
+  /** Connections from one address still in the handshake (`<cluster><handshakes_per_source>`); 0 = no limit. */
+  readonly handshakesPerSource: number;
   readonly log: Logger;
   readonly admit: (worker: NodeInfo, link: ClusterLink) => Promise<Admission>;
   readonly onClosed: (worker: NodeInfo, link: ClusterLink, reason: string) => void;
 }
+
+/** Far above any cluster's worker count; it bounds what a flood of sockets can hold. */
+const MAX_CLUSTER_CONNECTIONS = 1024;
+
+type PeerSocket = Duplex & { remoteAddress?: string; remotePort?: number };
+
+const addressOf = (socket: PeerSocket): string => socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?';
+/** The same for a TCP socket and the TLS socket over it, so the two can be matched. */
+const endpointOf = (socket: PeerSocket): string => `${addressOf(socket)}|${socket.remotePort ?? 0}`;
 
 export class ClusterServer {
   private server: net.Server | undefined;
   private readonly welcomed = new Map<ClusterLink, NodeInfo>();
   private readonly sockets = new Set<Duplex>();
   private stopping = false;
+  private readonly perSource: PerSourceLimit;
+  private readonly perSourceWarnings = new RefusalWarnings();
+  private readonly tlsWarnings = new RefusalWarnings();
+  /** Endpoints holding a place in perSource: connected, not yet welcomed. */
+  private readonly unproven = new Set<string>();
 
-  constructor(private readonly opts: ClusterServerOptions) {}
+  constructor(private readonly opts: ClusterServerOptions) {
+    this.perSource = new PerSourceLimit(opts.handshakesPerSource);
+  }
 
   /** Links welcomed and still open, in connection order. */
   openLinks(): { info: NodeInfo; link: ClusterLink }[] {
@@ -46,14 +65,14 @@ export class ClusterServer {
 
   async start(): Promise<void> {
     const { tls: tlsOpts } = this.opts;
-    const onSocket = (socket: Duplex & { remoteAddress?: string; remotePort?: number }): void => this.onConnection(socket);
+    const onSocket = (socket: PeerSocket): void => this.onConnection(socket);
     this.server = tlsOpts
-      ? tls.createServer({ ...tlsOpts, requestCert: true, rejectUnauthorized: true }, onSocket)
-        .on('tlsClientError', (err, socket) => {
-          const from = socket.remoteAddress ? ` from ${socket.remoteAddress.replace(/^::ffff:/, '')}` : '';
-          this.opts.log.tagged('Worker').error(`Refused a TLS connection${from}: ${err.message}`);
-        })
+      ? tls.createServer({ ...tlsOpts, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.opts.handshakeTimeoutMs }, onSocket)
+        .on('tlsClientError', (err, socket) => this.refuseTls(err, socket))
       : net.createServer(onSocket);
+    this.server.maxConnections = MAX_CLUSTER_CONNECTIONS;
+    // Counted on the TCP socket, so a TLS handshake that never ends holds a place too.
+    this.server.prependListener('connection', (raw: net.Socket) => this.countHandshake(raw));
     await new Promise<void>((resolve, reject) => {
       const s = this.server as net.Server;
       s.once('error', reject);
@@ -78,11 +97,43 @@ export class ClusterServer {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private onConnection(socket: Duplex & { remoteAddress?: string; remotePort?: number }): void {
+  /** Node reports a failed or timed-out TLS handshake but leaves the socket open: it is closed here. */
+  private refuseTls(err: Error, socket: tls.TLSSocket): void {
+    socket.destroy();
+    const address = addressOf(socket);
+    const quiet = this.tlsWarnings.refused(address, Date.now());
+    const text = `Refused a TLS connection from ${address}: ${err.message}`;
+    const log = this.opts.log.tagged('Worker');
+    if (quiet === null) log.debug(text);
+    else log.error(`${text}${quiet > 0 ? ` (${quiet} more refused since the last report)` : ''}`);
+  }
+
+  private countHandshake(raw: net.Socket): void {
+    const address = addressOf(raw);
+    if (!this.perSource.enter(address)) {
+      const quiet = this.perSourceWarnings.refused(address, Date.now());
+      const text = `Too many connections from ${address} still in the handshake (limit ${this.perSource.limit}, <cluster><handshakes_per_source>): refused one`;
+      const log = this.opts.log.tagged('Worker');
+      if (quiet === null) log.debug(`${text}.`);
+      else log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
+      raw.destroy();
+      return;
+    }
+    const endpoint = endpointOf(raw);
+    this.unproven.add(endpoint);
+    raw.on('close', () => this.handshakeOver(endpoint));
+  }
+
+  private handshakeOver(endpoint: string): void {
+    if (this.unproven.delete(endpoint)) this.perSource.leave(endpoint.slice(0, endpoint.lastIndexOf('|')));
+  }
+
+  private onConnection(socket: PeerSocket): void {
+    if (socket.destroyed) return;
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     const log = this.opts.log.tagged('Worker');
-    const address = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '?';
+    const address = addressOf(socket);
     log.info(`Connection from ('${address}', ${socket.remotePort ?? 0})`);
     if (this.stopping) {
       socket.destroy();
@@ -96,7 +147,7 @@ export class ClusterServer {
       onProtocolError: (err) => log.error(`Refused frame from ${address}: ${err.message}`),
     });
     this.handshake(link, address, () => peerCertificateNames(socket)).then(
-      (outcome) => this.settle(link, outcome, log),
+      (outcome) => this.settle(link, outcome, log, endpointOf(socket)),
       (err: Error) => {
         log.error(`Error during handshake with incoming connection from ${address}: ${err.message}`);
         link.close(err.message);
@@ -127,7 +178,7 @@ export class ClusterServer {
     return verdict.accept ? { worker } : { reject: verdict.reject, detail: verdict.detail };
   }
 
-  private settle(link: ClusterLink, outcome: { worker: NodeInfo } | Rejection, log: Logger): void {
+  private settle(link: ClusterLink, outcome: { worker: NodeInfo } | Rejection, log: Logger, endpoint: string): void {
     if ('reject' in outcome) {
       const text = describeReject(outcome.reject, outcome.detail);
       log.error(`Handshake refused: ${text}`);
@@ -143,6 +194,7 @@ export class ClusterServer {
     const master = this.opts.identity;
     link.send('welcome', { master: { name: master.node, type: 'master', version: master.version, address: this.opts.address }, address: worker.address });
     link.endHandshake();
+    this.handshakeOver(endpoint);
     this.welcomed.set(link, worker);
     link.onClose((reason) => {
       this.welcomed.delete(link);

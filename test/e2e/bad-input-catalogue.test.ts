@@ -123,10 +123,19 @@ test('catalogue - garbage on every port → closed or answered with an error; no
   assert.equal(fs.statSync(controlSocketPath(worker.home)).mode & 0o777, 0o600, 'the control socket is its owner\'s only');
 });
 
-test('catalogue - an enrolment flood (300 connections at once, garbage lines) → each answered, the service still enrols', async () => {
+test('catalogue - an enrolment flood (300 connections at once, garbage lines) → answered or, past 64 from one address, refused; the service still enrols', async () => {
   const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => enrol(worker.authPort, `FLOOD ${i}`).catch((err: Error) => err.message)));
   assert.ok(answers.every((a) => a === 'ERROR: Invalid request for new agent. Unable to add agent' || a === '' || /ECONNRESET|socket/.test(a)), answers.find((a) => !a.startsWith('ERROR')));
+  await worker.waitForLog(/Too many enrolment connections from 127\.0\.0\.1 \(limit 64, <auth><handshakes_per_source>\): refused one/);
   assert.equal(issuedKey(await enrol(worker.authPort, "OSSEC A:'after-the-flood'")).name, 'after-the-flood');
+});
+
+test('catalogue - a slowloris on the cluster port (silent sockets from one address) → past 16 refused at once, each cut at the handshake deadline', async () => {
+  const silent = Array.from({ length: 17 }, () => closedAfter(() => net.connect({ port: c.port, host: '127.0.0.1', localAddress: '127.0.0.3' }), Buffer.alloc(0), 30_000));
+  const outcomes = await Promise.all(silent);
+  assert.ok(outcomes.every((o) => o === 'closed'), outcomes.join(', '));
+  await c.master.waitForLog(/Too many connections from 127\.0\.0\.3 still in the handshake \(limit 16, <cluster><handshakes_per_source>\): refused one/);
+  assert.deepEqual(await listedNodes(c.master), ['master', 'worker1']);
 });
 
 test('catalogue - after all of it: the healthy worker is still listed and serving', async () => {

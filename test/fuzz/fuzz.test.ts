@@ -163,7 +163,7 @@ test('fuzz - live: 2,000 mutated enrolment lines over TLS, each answered as the 
     ({ ok: true, agent: { id: 1, name: request.name, ip: request.ip, key: ENROLMENT_KEY, registeredAt: 1, groups: request.groups ?? [] }, revision: 1 });
   const handle = enrolmentHandler({ password: null, useSourceIp: false, decide: (r) => { decided++; return decide(r); }, holds: async () => true, log });
   const oracle = enrolmentHandler({ password: null, useSourceIp: false, decide, holds: async () => true, log: createLogger(new MemorySink(), 'Oracle') });
-  const server = new EnrolmentServer({ host: '127.0.0.1', port: 0, cert, key, handle, log, handshakeTimeoutMs: 5000, requestTimeoutMs: 5000, maxConnections: 256 });
+  const server = new EnrolmentServer({ host: '127.0.0.1', port: 0, cert, key, handle, log, handshakeTimeoutMs: 5000, requestTimeoutMs: 5000, maxConnections: 256, handshakesPerSource: 0 });
   await server.start();
   t.after(() => server.stop());
   const secureContext = tls.createSecureContext();
@@ -273,7 +273,7 @@ test('fuzz - live: 2,000 mutated agent messages over TCP and 300 over UDP to a r
   });
   // One port for both transports, as 1514 is (port 0 would give TCP and UDP different ones).
   const server = new RemoteServer({
-    host: '127.0.0.1', port: await freePort(), tcp: true, udp: true, log, maxConnections: 512, firstMessageMs: HANG_MS, idleMs: HANG_MS,
+    host: '127.0.0.1', port: await freePort(), tcp: true, udp: true, log, maxConnections: 512, firstMessageMs: HANG_MS, idleMs: HANG_MS, handshakesPerSource: 0,
     onMessage: (conn, payload) => gateway.handle(conn, payload), onClose: (conn) => gateway.closed(conn),
   });
   await server.start();
@@ -362,7 +362,7 @@ test('fuzz - live: mutated cluster frames to a ClusterServer before and after th
   let admitted = 0;
   let delivered = 0;
   const server = new ClusterServer({
-    host: '127.0.0.1', port, identity: identity('master'), address: '127.0.0.1', handshakeTimeoutMs: 2000, requestTimeoutMs: 2000, log,
+    host: '127.0.0.1', port, identity: identity('master'), address: '127.0.0.1', handshakeTimeoutMs: 2000, requestTimeoutMs: 2000, handshakesPerSource: 0, log,
     admit: async (_worker, link: ClusterLink) => {
       admitted++;
       link.attach((frame) => {

@@ -19,7 +19,7 @@ import { createLogger, MemorySink } from '../../../../runtime/logger.js';
 import { frameAgentMessage } from '../../../../protocols/agent-framing.js';
 import { encodeSecure } from '../../../../protocols/secure-message.js';
 import type { AgentInfoUpdate } from '../../../../protocols/agent-info.js';
-import { until, within } from '../../../harness/wait.js';
+import { HANG_MS, sleep, until, within } from '../../../harness/wait.js';
 
 const KEY1 = '1'.repeat(64);
 const KEY2 = '2'.repeat(64);
@@ -34,7 +34,7 @@ interface Rig {
   readonly sink: MemorySink;
 }
 
-async function rig(t: TestContext): Promise<Rig> {
+async function rig(t: TestContext, handshakesPerSource = 0): Promise<Rig> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'clusterd-gateway-'));
   const db = RegistryDb.open(path.join(home, 'queue', 'db', 'global.db'), 'master');
   createGroupDir(home, 'default');
@@ -55,7 +55,7 @@ async function rig(t: TestContext): Promise<Rig> {
     onEvent: (agent, queue, location, text) => events.push(`${agent.name} ${queue}:${location}:${text.toString('latin1')}`),
   });
   const server = new RemoteServer({
-    host: '127.0.0.1', port: 0, tcp: true, udp: false, log, maxConnections: 100, firstMessageMs: 500, idleMs: 60_000,
+    host: '127.0.0.1', port: 0, tcp: true, udp: false, log, maxConnections: 100, firstMessageMs: 500, idleMs: 60_000, handshakesPerSource,
     onMessage: (conn, payload) => gateway.handle(conn, payload), onClose: (conn) => gateway.closed(conn),
   });
   await server.start();
@@ -72,9 +72,9 @@ function simulated(r: Rig, name: string, id: string, key: string, ip = 'any'): S
 }
 
 /** A raw TCP client: resolves with what came back when the server closes it (or after `ms`). */
-function raw(port: number, bytes: Buffer, ms = 2000): Promise<{ closed: boolean; data: Buffer }> {
+function raw(port: number, bytes: Buffer, ms = 2000, from = '127.0.0.1'): Promise<{ closed: boolean; data: Buffer }> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: from }, () => s.write(bytes));
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => { s.destroy(); resolve({ closed: false, data: Buffer.concat(chunks) }); }, ms);
     s.on('data', (d) => chunks.push(d));
@@ -151,6 +151,41 @@ test('agent gateway - a client that connects and sends nothing, or one byte at a
     s.on('close', () => { clearInterval(drip); clearTimeout(timer); resolve(true); });
   });
   assert.equal(trickle, true, 'a frame trickled one byte at a time');
+});
+
+/** A connection that says nothing; `closed` settles when the server closes it. */
+async function silent(t: TestContext, port: number, from = '127.0.0.1'): Promise<{ socket: net.Socket; closed: Promise<void> }> {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+  socket.on('error', () => undefined);
+  t.after(() => socket.destroy());
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await within(new Promise((resolve) => socket.once('connect', resolve)), 'connect');
+  return { socket, closed };
+}
+
+test('agent gateway - one address holds few connections before their first message; agents that spoke free their place', async (t) => {
+  const r = await rig(t, 2);
+  const a = simulated(r, 'web01', '001', KEY1);
+  const b = simulated(r, 'lonely', '003', KEY3, '127.0.0.0/8');
+  t.after(() => { a.drop(); b.drop(); });
+  await within(a.start(), 'agent 001 from 127.0.0.1');
+  await within(b.start(), 'agent 003 from 127.0.0.1');
+  const held = [await silent(t, r.port), await silent(t, r.port)];
+  const third = await silent(t, r.port);
+  await within(third.closed, 'the third silent connection from 127.0.0.1 is refused');
+  assert.ok(r.sink.lines.some((l) => l.startsWith('WARNING:') && l.includes('Too many agent connections from 127.0.0.1') && l.includes('limit 2, <remote><handshakes_per_source>')));
+  assert.deepEqual(await raw(r.port, frameAgentMessage(Buffer.from('#ping')), 300), { closed: true, data: Buffer.alloc(0) }, 'still full from 127.0.0.1');
+  const pong = frameAgentMessage(Buffer.from('#pong'));
+  assert.deepEqual((await raw(r.port, frameAgentMessage(Buffer.from('#ping')), 300, '127.0.0.2')).data, pong, 'another address has its own places');
+  await a.keepaliveNow();
+  await b.keepaliveNow();
+  for (const s of held) s.socket.destroy();
+  // The server sees the closes a moment after the clients do.
+  let answered = false;
+  for (const started = Date.now(); !answered && Date.now() - started < HANG_MS; await sleep(50)) {
+    answered = (await raw(r.port, frameAgentMessage(Buffer.from('#ping')), 300)).data.equals(pong);
+  }
+  assert.ok(answered, 'places are given back');
 });
 
 test('agent gateway - ipMatches: any, exact, CIDR, families apart', () => {

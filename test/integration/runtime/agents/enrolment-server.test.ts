@@ -73,6 +73,7 @@ async function startServer(t: TestContext, over: Partial<Omit<EnrolmentServerOpt
     handshakeTimeoutMs: HANG_MS,
     requestTimeoutMs: HANG_MS,
     maxConnections: 64,
+    handshakesPerSource: 0,
     ...over,
   });
   t.after(() => server.stop());
@@ -100,8 +101,8 @@ function watch<S extends net.Socket>(t: TestContext, socket: S): { socket: S; ch
   return { socket, chunks, errors, closed };
 }
 
-async function connectTls(t: TestContext, port: number): Promise<Client> {
-  const client = watch(t, tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }));
+async function connectTls(t: TestContext, port: number, from?: string): Promise<Client> {
+  const client = watch(t, tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(from ? { localAddress: from } : {}) }));
   await within(once(client.socket, 'secureConnect'), 'TLS handshake');
   return client;
 }
@@ -113,8 +114,8 @@ async function connectPlain(t: TestContext, port: number): Promise<ReturnType<ty
 }
 
 /** Connects, writes `payload` (then half-closes if asked), and waits for the server to close. */
-async function exchange(t: TestContext, port: number, payload: string | Buffer, end = false): Promise<Client> {
-  const client = await connectTls(t, port);
+async function exchange(t: TestContext, port: number, payload: string | Buffer, end = false, from?: string): Promise<Client> {
+  const client = await connectTls(t, port, from);
   client.socket.write(payload);
   if (end) client.socket.end();
   await within(client.closed, 'the server closes');
@@ -288,6 +289,27 @@ test('enrolment server - beyond maxConnections a new socket is closed at once', 
   assert.equal(client.chunks[0], KEY_ANSWER);
 });
 
+test('enrolment server - beyond handshakesPerSource one address is refused at once, another is still served', async (t) => {
+  const h = await startServer(t, { handshakesPerSource: 2 });
+  const a = await connectTls(t, h.server.port);
+  await connectTls(t, h.server.port);
+  await until(() => h.server.figures().open === 2, 'two connections open from 127.0.0.1');
+
+  const third = watch(t, net.connect(h.server.port, '127.0.0.1'));
+  await within(third.closed, 'the third connection from 127.0.0.1 is closed', 3_000);
+  assert.deepEqual(third.chunks, []);
+  assert.ok(h.sink.lines.some((l) => l.startsWith('WARNING:') && l.includes('Too many enrolment connections from 127.0.0.1 (limit 2, <auth><handshakes_per_source>)')));
+
+  const other = await exchange(t, h.server.port, "OSSEC A:'agent-2'\n", false, '127.0.0.2');
+  assert.equal(other.chunks[0], KEY_ANSWER, 'another address has its own places');
+  assert.equal(h.calls.at(-1)?.peer, '127.0.0.2');
+
+  a.socket.destroy();
+  await until(() => h.server.figures().open === 1, 'a place frees up');
+  const again = await exchange(t, h.server.port, "OSSEC A:'agent-1'\n");
+  assert.equal(again.chunks[0], KEY_ANSWER);
+});
+
 test('enrolment server - a rejecting handler gets the internal error answer', async (t) => {
   const h = await startServer(t, {}, async () => {
     throw new Error('registry unavailable');
@@ -333,5 +355,6 @@ function optionsOf(pair: { cert: string; key: string }): EnrolmentServerOptions 
     handshakeTimeoutMs: HANG_MS,
     requestTimeoutMs: HANG_MS,
     maxConnections: 64,
+    handshakesPerSource: 0,
   };
 }

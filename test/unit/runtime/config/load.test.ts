@@ -70,6 +70,7 @@ describe('loadNodeConfig', () => {
           hidden: false,
           redisUrl: 'redis://127.0.0.1:6379/0',
           tls: null,
+          handshakesPerSource: 16,
         },
         intervals: { ...DEFAULT_INTERVALS, worker: { ...DEFAULT_INTERVALS.worker, keep_alive: 0.5 } },
         agents: DEFAULT_AGENT_SERVICES,

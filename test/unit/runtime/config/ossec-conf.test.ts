@@ -47,6 +47,7 @@ const DEFAULT_CONFIG: ClusterConfig = {
   hidden: false,
   redisUrl: null,
   tls: null,
+  handshakesPerSource: 16,
 };
 
 describe('compileOssecConf: valid files', () => {
@@ -70,6 +71,7 @@ describe('compileOssecConf: valid files', () => {
       '<hidden>yes</hidden>',
       '<disabled>no</disabled>',
       '<redis_url>redis://redis.example.com:6380/2</redis_url>',
+      '<handshakes_per_source>0</handshakes_per_source>',
     ]);
     const result = compileOssecConf(text, FILE);
     assert.deepEqual(enabledConfig(result), {
@@ -84,6 +86,7 @@ describe('compileOssecConf: valid files', () => {
       hidden: true,
       redisUrl: 'redis://redis.example.com:6380/2',
       tls: null,
+      handshakesPerSource: 0,
     });
     assert.deepEqual(result.warnings, []);
   });
@@ -279,7 +282,7 @@ describe('compileOssecConf: absent and disabled', () => {
 
 describe('compileOssecConf: invalid fields', () => {
   const allowedElements =
-    'disabled, name, node_name, node_type, key, port, bind_addr, hidden, redis_url, ssl_ca, ssl_cert, ssl_key, nodes, ' +
+    'disabled, name, node_name, node_type, key, port, bind_addr, hidden, redis_url, ssl_ca, ssl_cert, ssl_key, handshakes_per_source, nodes, ' +
     'interval, socket_timeout, connection_timeout, haproxy_helper';
   const range = (port: string): string => `Port must be higher than 1024 and lower than 65535 (found '${port}')`;
   const bindAddr = (addr: string): string =>
@@ -543,20 +546,20 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
   it('reads port, password, source IP, force rules and the secure remote local_ip', () => {
     const result = services([
       '  <auth><port>1600</port><use_password>yes</use_password><use_source_ip>yes</use_source_ip>',
-      '    <force><enabled>no</enabled><key_mismatch>no</key_mismatch><disconnected_time>2h</disconnected_time><after_registration_time>30m</after_registration_time></force>',
+      '    <handshakes_per_source>8</handshakes_per_source><force><enabled>no</enabled><key_mismatch>no</key_mismatch><disconnected_time>2h</disconnected_time><after_registration_time>30m</after_registration_time></force>',
       '    <ciphers>HIGH</ciphers></auth>',
       '  <remote><connection>syslog</connection><local_ip>10.0.0.9</local_ip></remote>',
-      '  <remote><connection>secure</connection><local_ip>127.0.0.2</local_ip><port>1600</port><protocol>udp,TCP</protocol></remote>',
+      '  <remote><connection>secure</connection><local_ip>127.0.0.2</local_ip><port>1600</port><protocol>udp,TCP</protocol><handshakes_per_source>0</handshakes_per_source></remote>',
       '  <global><jsonout_output>yes</jsonout_output><agents_disconnection_time>20m</agents_disconnection_time></global>',
     ].join('\n'));
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.agents, {
       auth: {
-        disabled: false, port: 1600, usePassword: true, useSourceIp: true,
+        disabled: false, port: 1600, usePassword: true, useSourceIp: true, handshakesPerSource: 8,
         force: { enabled: false, keyMismatch: false, disconnectedTimeSeconds: 7200, afterRegistrationTimeSeconds: 1800 },
       },
       localIp: '127.0.0.2',
-      remote: { port: 1600, tcp: true, udp: true },
+      remote: { port: 1600, tcp: true, udp: true, handshakesPerSource: 0 },
       disconnectionTimeSeconds: 1200,
     });
   });
@@ -584,6 +587,22 @@ describe('compileOssecConf: <auth> and <remote> for the agent services', () => {
     ]);
     assert.match(result.errors[0]?.message ?? '', /Invalid port '99999'/);
     assert.match(result.errors[5]?.message ?? '', /Invalid local_ip 'not-an-ip'/);
+  });
+});
+
+describe('compileOssecConf: handshakes_per_source on every listener', () => {
+  it('refuses what is not a count from 0 to a million, with its line, in <cluster>, <auth> and <remote>', () => {
+    const text = conf([KEY_LINE, NODES_LINE, '<handshakes_per_source>-1</handshakes_per_source>']).replace(
+      '</ossec_config>',
+      '<auth><handshakes_per_source>lots</handshakes_per_source></auth>\n<remote><handshakes_per_source>1000001</handshakes_per_source></remote>\n</ossec_config>',
+    );
+    const result = compileOssecConf(text, FILE);
+    assert.deepEqual(result.errors.map((e) => [e.element, e.message]), [
+      ['ossec_config/cluster/handshakes_per_source', "Invalid handshakes_per_source '-1': expected 0 (no limit) to 1000000"],
+      ['ossec_config/auth/handshakes_per_source', "Invalid handshakes_per_source 'lots': expected 0 (no limit) to 1000000"],
+      ['ossec_config/remote/handshakes_per_source', "Invalid handshakes_per_source '1000001': expected 0 (no limit) to 1000000"],
+    ]);
+    assert.ok(result.errors.every((e) => typeof e.line === 'number'));
   });
 });
 
