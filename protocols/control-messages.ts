@@ -35,8 +35,9 @@ export const ControlBodies = {
   /** manage_agents, agent_groups, cluster_control -a: run by the master's registry. */
   'registry': z.strictObject({ command: RegistryCommandSchema }),
   // Replies
-  'nodes': z.strictObject({ nodes: z.array(NodeInfoSchema) }),
-  'actors': z.strictObject({ node: z.string(), actors: z.array(ActorFiguresSchema) }),
+  'nodes': z.strictObject({ nodes: z.array(NodeInfoSchema).max(10_000) }),
+  // An actor tree has tens of actors; the bound makes a junk list cheap to refuse.
+  'actors': z.strictObject({ node: z.string(), actors: z.array(ActorFiguresSchema).max(10_000) }),
   'status': z.strictObject({ status: NodeStatusSchema }),
   'health': z.strictObject({ health: ClusterHealthSchema }),
   'done': z.strictObject({ detail: z.string() }),

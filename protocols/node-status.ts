@@ -22,7 +22,7 @@ export const NodeStatusSchema = z.strictObject({
   /** ISO time of the last keepalive exchanged with the master (worker) or null. */
   lastKeepalive: z.string().nullable(),
   /** Master: names of the connected workers. Worker: empty. */
-  workers: z.array(z.string()),
+  workers: z.array(z.string()).max(10_000),
   actorHealth: ActorHealthSchema,
   /** The node's synced-set manifest: equal digests mean identical trees. */
   integrity: z.strictObject({
