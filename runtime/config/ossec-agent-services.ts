@@ -13,8 +13,8 @@ export const DEFAULT_AGENT_SERVICES: AgentServices = Object.freeze({
     port: 1515,
     usePassword: false,
     useSourceIp: false,
-    // Enrolments take milliseconds: 64 at once from one address is a flood, or a very large NAT.
-    handshakesPerSource: 64,
+    // A quarter of the service's 1024 connections: a load balancer's burst of enrolments passes, one address cannot take them all.
+    handshakesPerSource: 256,
     force: Object.freeze({ enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 }),
   }),
   localIp: null,

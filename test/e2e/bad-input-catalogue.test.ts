@@ -123,11 +123,16 @@ test('catalogue - garbage on every port → closed or answered with an error; no
   assert.equal(fs.statSync(controlSocketPath(worker.home)).mode & 0o777, 0o600, 'the control socket is its owner\'s only');
 });
 
-test('catalogue - an enrolment flood (300 connections at once, garbage lines) → answered or, past 64 from one address, refused; the service still enrols', async () => {
-  const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => enrol(worker.authPort, `FLOOD ${i}`).catch((err: Error) => err.message)));
-  assert.ok(answers.every((a) => a === 'ERROR: Invalid request for new agent. Unable to add agent' || a === '' || /ECONNRESET|socket/.test(a)), answers.find((a) => !a.startsWith('ERROR')));
-  await worker.waitForLog(/Too many enrolment connections from 127\.0\.0\.1 \(limit 64, <auth><handshakes_per_source>\): refused one/);
-  assert.equal(issuedKey(await enrol(worker.authPort, "OSSEC A:'after-the-flood'")).name, 'after-the-flood');
+test('catalogue - an enrolment flood (300 silent sockets from one address, 300 garbage lines from another) → past 256 from one address refused, garbage answered, the service still enrols', async () => {
+  const silent = Array.from({ length: 300 }, () => net.connect({ port: worker.authPort, host: '127.0.0.1', localAddress: '127.0.0.4' }).on('error', () => undefined));
+  try {
+    await worker.waitForLog(/Too many enrolment connections from 127\.0\.0\.4 \(limit 256, <auth><handshakes_per_source>\): refused one/);
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => enrol(worker.authPort, `FLOOD ${i}`).catch((err: Error) => err.message)));
+    assert.ok(answers.every((a) => a === 'ERROR: Invalid request for new agent. Unable to add agent' || a === '' || /ECONNRESET|socket/.test(a)), answers.find((a) => !a.startsWith('ERROR')));
+    assert.equal(issuedKey(await enrol(worker.authPort, "OSSEC A:'after-the-flood'")).name, 'after-the-flood');
+  } finally {
+    for (const s of silent) s.destroy();
+  }
 });
 
 test('catalogue - a slowloris on the cluster port (silent sockets from one address) → past 16 refused at once, each cut at the handshake deadline', async () => {
