@@ -154,10 +154,8 @@ export class EnrolmentServer {
 
   private refusedFromSource(peer: string): void {
     this.refused++;
-    const quiet = this.perSourceWarnings.refused(peer, Date.now());
-    const text = `Too many enrolment connections from ${peer} (limit ${this.perSource.limit}, <auth><handshakes_per_source>): refused one`;
-    if (quiet === null) this.opts.log.debug(`${text}.`);
-    else this.opts.log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
+    this.perSourceWarnings.report(this.opts.log, 'warning', peer,
+      `Too many enrolment connections from ${peer} (limit ${this.perSource.limit}, <auth><handshakes_per_source>): refused one`);
   }
 
   private onDrop(data: net.DropArgument | undefined): void {

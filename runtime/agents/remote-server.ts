@@ -176,10 +176,8 @@ export class RemoteServer {
 
   private refusedFromSource(peer: string): void {
     this.refused += 1;
-    const quiet = this.perSourceWarnings.refused(peer, Date.now());
-    const text = `Too many agent connections from ${peer} still waiting for a first message (limit ${this.perSource.limit}, <remote><handshakes_per_source>): refused one`;
-    if (quiet === null) this.opts.log.debug(`${text}.`);
-    else this.opts.log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
+    this.perSourceWarnings.report(this.opts.log, 'warning', peer,
+      `Too many agent connections from ${peer} still waiting for a first message (limit ${this.perSource.limit}, <remote><handshakes_per_source>): refused one`);
   }
 
   private datagram(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -134,9 +134,7 @@ export class ControlServer {
     socket.on('error', () => undefined);
     socket.destroy();
     // Every local client is the same source: one warning per interval for all of them.
-    const quiet = this.refusals.refused('local', Date.now());
-    if (quiet === null) return;
-    this.localLog.warning(`Too many control connections (limit ${CONTROL_MAX_CONNECTIONS}): refused one${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
+    this.refusals.report(this.localLog, 'warning', 'local', `Too many control connections (limit ${CONTROL_MAX_CONNECTIONS}): refused one`);
   }
 }
 

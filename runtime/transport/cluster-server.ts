@@ -101,21 +101,14 @@ export class ClusterServer {
   private refuseTls(err: Error, socket: tls.TLSSocket): void {
     socket.destroy();
     const address = addressOf(socket);
-    const quiet = this.tlsWarnings.refused(address, Date.now());
-    const text = `Refused a TLS connection from ${address}: ${err.message}`;
-    const log = this.opts.log.tagged('Worker');
-    if (quiet === null) log.debug(text);
-    else log.error(`${text}${quiet > 0 ? ` (${quiet} more refused since the last report)` : ''}`);
+    this.tlsWarnings.report(this.opts.log.tagged('Worker'), 'error', address, `Refused a TLS connection from ${address}: ${err.message}`);
   }
 
   private countHandshake(raw: net.Socket): void {
     const address = addressOf(raw);
     if (!this.perSource.enter(address)) {
-      const quiet = this.perSourceWarnings.refused(address, Date.now());
-      const text = `Too many connections from ${address} still in the handshake (limit ${this.perSource.limit}, <cluster><handshakes_per_source>): refused one`;
-      const log = this.opts.log.tagged('Worker');
-      if (quiet === null) log.debug(`${text}.`);
-      else log.warning(`${text}${quiet > 0 ? ` (${quiet} more refused since the last warning)` : ''}.`);
+      this.perSourceWarnings.report(this.opts.log.tagged('Worker'), 'warning', address,
+        `Too many connections from ${address} still in the handshake (limit ${this.perSource.limit}, <cluster><handshakes_per_source>): refused one`);
       raw.destroy();
       return;
     }

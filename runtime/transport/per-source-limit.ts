@@ -5,6 +5,8 @@
  * while one address still cannot fill a listener with idle or trickling sockets.
  */
 
+import type { Logger } from '../logger.js';
+
 /** Warnings about refusals from one source, at most this often. */
 export const REFUSAL_WARNING_EVERY_MS = 10_000;
 
@@ -54,5 +56,12 @@ export class RefusalWarnings {
     if (!seen && this.last.size >= this.maxSources) this.last.clear();
     this.last.set(source, { at: now, since: 0 });
     return seen?.since ?? 0;
+  }
+
+  /** Logs a refusal (`text` without its final period): at `level` when the interval allows, else at debug. */
+  report(log: Logger, level: 'warning' | 'error', source: string, text: string): void {
+    const quiet = this.refused(source, Date.now());
+    if (quiet === null) log.debug(`${text}.`);
+    else log[level](`${text}${quiet > 0 ? ` (${quiet} more refused since the last report)` : ''}.`);
   }
 }
