@@ -16,8 +16,6 @@ export const ENROLMENT_MAX_REQUEST_BYTES = 69_632;
 export const ENROLMENT_INVALID_REQUEST_ANSWER = 'ERROR: Invalid request for new agent. Unable to add agent';
 export const ENROLMENT_INTERNAL_ERROR_ANSWER = 'ERROR: Internal manager error adding agent. Unable to add agent';
 
-/** Over-capacity refusals are logged as warnings at most this often (the rest at debug). */
-const DROP_WARNING_INTERVAL_MS = 10_000;
 
 export interface EnrolmentServerOptions {
   /** '0.0.0.0' or a specific address. */
@@ -66,8 +64,7 @@ export class EnrolmentServer {
   private accepted = 0;
   private answered = 0;
   private refused = 0;
-  private lastDropWarning = -Infinity;
-  private dropsSinceWarning = 0;
+  private readonly dropWarnings = new RefusalWarnings();
   private readonly perSource: PerSourceLimit;
   private readonly perSourceWarnings = new RefusalWarnings();
 
@@ -161,16 +158,9 @@ export class EnrolmentServer {
   private onDrop(data: net.DropArgument | undefined): void {
     this.refused++;
     const peer = peerAddress(data?.remoteAddress);
-    const now = Date.now();
-    if (now - this.lastDropWarning >= DROP_WARNING_INTERVAL_MS) {
-      const more = this.dropsSinceWarning > 0 ? ` (${this.dropsSinceWarning} more refused since the last warning)` : '';
-      this.opts.log.warning(`Too many enrolment connections (limit ${this.opts.maxConnections}): refused connection from ${peer}${more}.`);
-      this.lastDropWarning = now;
-      this.dropsSinceWarning = 0;
-    } else {
-      this.dropsSinceWarning++;
-      this.opts.log.debug(`Too many enrolment connections: refused connection from ${peer}.`);
-    }
+    // The total limit is everyone's: one warning per interval whoever is refused.
+    this.dropWarnings.report(this.opts.log, 'warning', 'any source',
+      `Too many enrolment connections (limit ${this.opts.maxConnections}): refused connection from ${peer}`);
   }
 
   private onTlsClientError(err: Error, socket: tls.TLSSocket): void {
