@@ -8,14 +8,15 @@
  */
 import type { ActorContext, ActorSpec, Reply } from '../runtime/actor-kit.js';
 import type { Logger } from '../runtime/logger.js';
+import type { RegistryFiles } from '../runtime/storage/registry-files.js';
 import {
-  REGISTRY_BATCH, formatAgentId,
+  REGISTRY_BATCH, formatAgentId, groupSets,
   type AgentRecord, type EnrolmentOutcome, type ForwardedEnrolment, type RegistryChange, type RegistryCommand,
   type RegistryOutcome, type RegistryResult, type RevisedChange,
 } from '../protocols/registry.js';
 import { ENROLMENT_ERRORS } from '../protocols/enrolment.js';
 import {
-  decideEnrolment, decideMutation, groupSets, isMutation, type EnrolmentContext, type ForcePolicy, type RegistryAgent, type RegistryView,
+  decideEnrolment, decideMutation, isMutation, type EnrolmentContext, type ForcePolicy, type RegistryAgent, type RegistryView,
 } from './registry-rules.js';
 
 /** The store the registry writes through (the runtime's SQLite registry). */
@@ -39,17 +40,6 @@ export interface RegistrySnapshot {
   readonly revision: number;
   readonly groups: string[];
   readonly agents: AgentRecord[];
-}
-
-/** The files the registry keeps in step with itself. */
-export interface RegistryFiles {
-  /** `etc/shared/<group>/` with a default agent.conf; kept if it exists. Synchronous: it precedes the commit. */
-  createGroupDir(group: string): void;
-  removeGroupDir(group: string): Promise<void>;
-  /** Atomic and durable (temp file, fsync, rename). */
-  writeClientKeys(text: string): Promise<void>;
-  /** Builds merged.mg for each group set (one group: etc/shared; several: var/multigroups); md5 per CSV. */
-  buildMerged(sets: readonly (readonly string[])[]): Promise<ReadonlyMap<string, string>>;
 }
 
 export type CatchUp =

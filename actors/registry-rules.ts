@@ -190,11 +190,3 @@ function unassignGroup(view: RegistryView, id: number, group: string): MutationD
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
-
-/** Every group, and every multigroup in use: the merged.mg files the registry keeps. */
-export function groupSets(view: { groups(): readonly { name: string }[]; agents(): readonly { groups: readonly string[] }[] }): (readonly string[])[] {
-  const sets = new Map<string, readonly string[]>();
-  for (const g of view.groups()) sets.set(g.name, [g.name]);
-  for (const a of view.agents()) if (a.groups.length > 1) sets.set(a.groups.join(','), a.groups);
-  return [...sets.values()];
-}

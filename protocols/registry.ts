@@ -147,3 +147,11 @@ export const RegistryOutcomeSchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), error: RegistryErrorSchema }),
 ]);
 export type RegistryOutcome = z.infer<typeof RegistryOutcomeSchema>;
+
+/** Every group, and every multigroup in use: the merged.mg files the registry keeps. */
+export function groupSets(view: { groups(): readonly { name: string }[]; agents(): readonly { groups: readonly string[] }[] }): (readonly string[])[] {
+  const sets = new Map<string, readonly string[]>();
+  for (const g of view.groups()) sets.set(g.name, [g.name]);
+  for (const a of view.agents()) if (a.groups.length > 1) sets.set(a.groups.join(','), a.groups);
+  return [...sets.values()];
+}

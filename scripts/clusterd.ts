@@ -8,7 +8,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadNodeConfig, formatConfigIssue } from '../runtime/config/load.js';
 import { createFileSink, createLogger, type ClosableSink } from '../runtime/logger.js';
-import { startNode, nodeTag } from '../runtime/node.js';
+import { startNode, nodeTag } from '../node/start-node.js';
 import { CLUSTERD_VERSION } from '../protocols/version.js';
 
 const argv = await yargs(hideBin(process.argv))

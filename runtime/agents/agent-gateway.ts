@@ -33,12 +33,17 @@ export interface DirectoryAgent {
   readonly groups: readonly string[];
 }
 
+/** Where the gateway's findings go: the node's role implements it (the master stores, a worker forwards). */
+export interface AgentReports {
+  report(update: AgentInfoUpdate): void;
+  /** An agent without a group sent its first keepalive: the master chooses one (by merged.mg checksum, else default). */
+  chooseGroup(id: number, mergedSum: string | null): void;
+}
+
 export interface AgentGatewayDeps {
   readonly home: string;
   readonly directory: AgentDirectory;
-  readonly report: (update: AgentInfoUpdate) => void;
-  /** An agent without a group sent its first keepalive: the master chooses one (by merged.mg checksum, else default). */
-  readonly chooseGroup: (id: number, mergedSum: string | null) => void;
+  readonly reports: AgentReports;
   readonly onEvent: (agent: DirectoryAgent, queue: string, location: string, text: Buffer) => void;
   readonly log: Logger;
 }
@@ -166,14 +171,14 @@ export class AgentGateway {
         this.sendTo(a, keys, Buffer.from(answer, 'latin1'));
         if (answer !== AGENT_ACK) return;
         a.lastReport = null;
-        this.deps.report(update(agent.id, 'status', 'pending', 0, m.version === null ? null : clip(`Wazuh ${bareVersion(m.version)}`, 128), null));
+        this.deps.reports.report(update(agent.id, 'status', 'pending', 0, m.version === null ? null : clip(`Wazuh ${bareVersion(m.version)}`, 128), null));
         return;
       }
       case 'keepalive':
         this.keepalive(conn, agent, keys, cipher, m.info);
         return;
       case 'shutdown':
-        this.deps.report(update(agent.id, 'status', 'disconnected', 3, null, null));
+        this.deps.reports.report(update(agent.id, 'status', 'disconnected', 3, null, null));
         return;
       case 'event':
         this.events += 1;
@@ -192,11 +197,11 @@ export class AgentGateway {
     const text = JSON.stringify(report);
     const full = text !== a.lastReport;
     a.lastReport = text;
-    this.deps.report(update(agent.id, full ? 'full' : 'keepalive', 'active', 0, info.version === null ? null : clip(info.version, 128), full ? report : null));
+    this.deps.reports.report(update(agent.id, full ? 'full' : 'keepalive', 'active', 0, info.version === null ? null : clip(info.version, 128), full ? report : null));
     if (agent.groups.length === 0) {
       if (Date.now() - a.groupAsked > GROUP_ASK_EVERY_MS) {
         a.groupAsked = Date.now();
-        this.deps.chooseGroup(agent.id, info.mergedSum);
+        this.deps.reports.chooseGroup(agent.id, info.mergedSum);
       }
       return;
     }

@@ -13,9 +13,11 @@ import { ensureManagerCertificate } from './manager-certificate.js';
 import { EnrolmentServer } from './enrolment-server.js';
 import { enrolmentHandler } from './enrolment-handler.js';
 
+/** Who decides on an enrolment, and when this node may answer it: the node's role. */
 export interface EnrolmentServiceDeps {
-  readonly decide: (request: ForwardedEnrolment) => Promise<EnrolmentOutcome>;
-  readonly holds: (revision: number) => Promise<boolean>;
+  decide(request: ForwardedEnrolment): Promise<EnrolmentOutcome>;
+  /** Resolves true once this node's registry holds the change of `revision`. */
+  holds(revision: number): Promise<boolean>;
 }
 
 /** A client gets this long to finish TLS, and then to send its line. */
@@ -34,7 +36,7 @@ export async function startEnrolmentService(config: NodeConfig, deps: EnrolmentS
     port: auth.port,
     cert,
     key,
-    handle: enrolmentHandler({ password, useSourceIp: auth.useSourceIp, decide: deps.decide, holds: deps.holds, log }),
+    handle: enrolmentHandler({ password, useSourceIp: auth.useSourceIp, decide: (request) => deps.decide(request), holds: (revision) => deps.holds(revision), log }),
     log,
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,

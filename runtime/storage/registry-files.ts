@@ -7,8 +7,18 @@ import fs from 'node:fs/promises';
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { RegistryFiles } from '../../actors/agent-registry.js';
 import { buildGroupMerged, buildMultigroupMerged } from './merged-mg.js';
+
+/** The files the registry keeps in step with itself. */
+export interface RegistryFiles {
+  /** `etc/shared/<group>/` with a default agent.conf; kept if it exists. Synchronous: it precedes the commit. */
+  createGroupDir(group: string): void;
+  removeGroupDir(group: string): Promise<void>;
+  /** Atomic and durable (temp file, fsync, rename). */
+  writeClientKeys(text: string): Promise<void>;
+  /** Builds merged.mg for each group set (one group: etc/shared; several: var/multigroups); md5 per CSV. */
+  buildMerged(sets: readonly (readonly string[])[]): Promise<ReadonlyMap<string, string>>;
+}
 
 /** What Wazuh's installer puts in a new group's agent.conf. */
 export const DEFAULT_AGENT_CONF = '<agent_config>\n\n  <!-- Shared agent configuration here -->\n\n</agent_config>\n';

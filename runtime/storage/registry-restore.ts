@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseClientKeys } from '../../protocols/agent-keys.js';
 import { DEFAULT_GROUP, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT, type AgentRecord, type RegistryChange } from '../../protocols/registry.js';
 import type { Logger } from '../logger.js';
-import { groupSets } from '../../actors/registry-rules.js';
+import { groupSets } from '../../protocols/registry.js';
 import type { RegistryDb } from './registry-db.js';
 import { createGroupDir, registryFiles, writeDurably } from './registry-files.js';
 

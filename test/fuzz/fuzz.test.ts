@@ -269,7 +269,7 @@ test('fuzz - live: 2,000 mutated agent messages over TCP and 300 over UDP to a r
   let reports = 0;
   let events = 0;
   const gateway = new AgentGateway({
-    home, directory: db, log, report: () => { reports++; }, chooseGroup: () => undefined, onEvent: () => { events++; },
+    home, directory: db, log, reports: { report: () => { reports++; }, chooseGroup: () => undefined }, onEvent: () => { events++; },
   });
   // One port for both transports, as 1514 is (port 0 would give TCP and UDP different ones).
   const server = new RemoteServer({

@@ -14,8 +14,9 @@ import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
 import { createLogger, MemorySink } from '../../../runtime/logger.js';
 import { RegistryDb } from '../../../runtime/storage/registry-db.js';
 import {
-  agentRegistrySpec, type AgentRegistryMsg, type Beacon, type CatchUp, type RegistryFiles,
+  agentRegistrySpec, type AgentRegistryMsg, type Beacon, type CatchUp,
 } from '../../../actors/agent-registry.js';
+import type { RegistryFiles } from '../../../runtime/storage/registry-files.js';
 import type { ForcePolicy } from '../../../actors/registry-rules.js';
 import {
   type EnrolmentOutcome, type ForwardedEnrolment, type RegistryCommand, type RegistryOutcome, type RevisedChange,

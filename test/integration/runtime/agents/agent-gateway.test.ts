@@ -51,7 +51,7 @@ async function rig(t: TestContext, handshakesPerSource = 0): Promise<Rig> {
   const chosen: number[] = [];
   const events: string[] = [];
   const gateway = new AgentGateway({
-    home, directory: db, log, report: (u) => updates.push(u), chooseGroup: (id) => chosen.push(id),
+    home, directory: db, log, reports: { report: (u) => { updates.push(u); }, chooseGroup: (id) => { chosen.push(id); } },
     onEvent: (agent, queue, location, text) => events.push(`${agent.name} ${queue}:${location}:${text.toString('latin1')}`),
   });
   const server = new RemoteServer({
