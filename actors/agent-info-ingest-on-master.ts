@@ -53,14 +53,14 @@ export function agentInfoIngestOnMasterSpec(deps: AgentInfoIngestDeps): ActorSpe
       ctx.every(sweepEveryMs(deps.disconnectionSeconds), { kind: 'sweep' });
       return { batches: 0, stored: 0, unknown: 0, changes: 0, swept: 0 };
     },
-    receive: (s, msg) => {
+    receive: (s, msg, ctx) => {
       switch (msg.kind) {
         case 'ingest': {
-          const started = Date.now();
+          const started = ctx.now();
           const result = deps.table.apply(msg.updates, msg.node, started);
           if (result.events.length > 0) deps.publish(result.events);
           if (result.unknown > 0) log.debug(`${msg.node}: ${result.unknown} updates for agents not in the registry were skipped.`);
-          log.debug(`${msg.node}: ${result.stored} agents updated in ${((Date.now() - started) / 1000).toFixed(3)}s.`);
+          log.debug(`${msg.node}: ${result.stored} agents updated in ${((ctx.now() - started) / 1000).toFixed(3)}s.`);
           msg.reply?.ok({ stored: result.stored, unknown: result.unknown });
           return {
             ...s, batches: s.batches + 1, stored: s.stored + result.stored, unknown: s.unknown + result.unknown, changes: s.changes + result.events.length,
@@ -68,7 +68,7 @@ export function agentInfoIngestOnMasterSpec(deps: AgentInfoIngestDeps): ActorSpe
         }
         case 'sweep': {
           deps.table.trimLog(STATUS_LOG_KEEP);
-          const events = deps.table.sweep(Date.now(), deps.disconnectionSeconds * 1000);
+          const events = deps.table.sweep(ctx.now(), deps.disconnectionSeconds * 1000);
           if (events.length === 0) return s;
           log.info(`${events.length} agents sent no keepalive in the last ${deps.disconnectionSeconds}s: disconnected.`);
           deps.publish(events);

@@ -83,7 +83,7 @@ export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<S
       updates.push(...q.updates);
       queue.set(id, { updates: q.updates, inFlight: q.updates.length });
     }
-    const started = Date.now();
+    const started = ctx.now();
     const count = updates.length;
     const flight = s.flight + 1;
     ctx.pipe(s.link.request('agent-info', { updates }, deps.requestTimeoutMs),
@@ -97,7 +97,7 @@ export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<S
       return { ...s, queue: unmark(s.queue), inFlight: false, failures: s.failures + 1 };
     }
     const { stored, unknown } = msg.frame.body;
-    log.debug(`Finished in ${((Date.now() - msg.started) / 1000).toFixed(3)}s. ${stored} updates stored${unknown ? `, ${unknown} for agents unknown to the master` : ''}.`);
+    log.debug(`Finished in ${((ctx.now() - msg.started) / 1000).toFixed(3)}s. ${stored} updates stored${unknown ? `, ${unknown} for agents unknown to the master` : ''}.`);
     const next: State = { ...s, queue: acknowledge(s.queue), inFlight: false, sent: s.sent + msg.count, batches: s.batches + 1 };
     // A full batch means the cycle is not over; a status change that came meanwhile goes at once.
     return msg.count >= AGENT_INFO_BATCH || s.urgent ? flush(ctx, next) : next;

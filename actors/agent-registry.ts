@@ -94,7 +94,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
   const log = deps.log.task('Agent registry');
   // The merged.mg sums as of the last build: a group choice compares the agent's checksum with them.
   let mergedSums: ReadonlyMap<string, string> = new Map();
-  const context = (): EnrolmentContext => ({ now: Date.now(), force: deps.force, managerName: deps.managerName, newKey: deps.newKey, merged: mergedSums });
+  const context = (now: number): EnrolmentContext => ({ now, force: deps.force, managerName: deps.managerName, newKey: deps.newKey, merged: mergedSums });
 
   const enqueue = (ctx: ActorContext<AgentRegistryMsg>, s: State, p: Pending): State => {
     // The flush is queued behind whatever is already in the mailbox: a burst becomes one batch.
@@ -104,7 +104,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
 
   const flush = (ctx: ActorContext<AgentRegistryMsg>, s: State): State => {
     if (s.flushing || s.queue.length === 0) return s;
-    const { answers, committed, created, deleted } = commitBatch(s.queue);
+    const { answers, committed, created, deleted } = commitBatch(s.queue, ctx.now);
     if (committed.length > 0) deps.onCommitted(committed);
     const sets = mergedSetsFor(committed);
     // Group changes leave client.keys as it is: rewriting it would only make every worker re-check it.
@@ -123,7 +123,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
   };
 
   /** Decides every queued request against the store, each seeing the ones before it, in one transaction. */
-  const commitBatch = (queue: readonly Pending[]) => {
+  const commitBatch = (queue: readonly Pending[], now: () => number) => {
     const answers: Answer[] = [];
     const committed: RevisedChange[] = [];
     const created: string[] = [];
@@ -131,7 +131,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
     try {
       store.batch(() => {
         for (const p of queue) {
-          const revised = decideAndCommit(p, answers);
+          const revised = decideAndCommit(p, answers, now);
           committed.push(...revised);
           for (const { change } of revised) {
             if (change.op === 'group-created') created.push(change.group);
@@ -147,9 +147,9 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
     return { answers, committed, created, deleted };
   };
 
-  const decideAndCommit = (p: Pending, answers: Answer[]): RevisedChange[] => {
+  const decideAndCommit = (p: Pending, answers: Answer[], now: () => number): RevisedChange[] => {
     if (p.kind === 'enrol') {
-      const d = decideEnrolment(store, p.request, context());
+      const d = decideEnrolment(store, p.request, context(now()));
       if (!d.ok) {
         log.info(`Agent '${p.request.name}' refused: ${d.error}`);
         answers.push({ kind: 'enrol', reply: p.reply, outcome: { ok: false, error: d.error } });
@@ -166,7 +166,7 @@ export function agentRegistrySpec(deps: AgentRegistryDeps): ActorSpec<State, Age
     }
     const cmd = p.command;
     if (!isMutation(cmd)) throw new Error('read-only commands are not queued');
-    const d = decideMutation(store, cmd, context());
+    const d = decideMutation(store, cmd, context(now()));
     if (!d.ok) {
       answers.push({ kind: 'command', reply: p.reply, outcome: { ok: false, error: d.error } });
       return [];

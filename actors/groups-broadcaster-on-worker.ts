@@ -153,10 +153,10 @@ export function groupsBroadcasterOnWorkerSpec(deps: ReplicaDeps): ActorSpec<Stat
       log.error('Incomplete snapshot received; asking again.');
       return catchUp(ctx, { ...s, snapshot: [] }, true, 'incomplete snapshot');
     }
-    const started = Date.now();
+    const started = ctx.now();
     const agents = parts.flatMap((p) => p.agents);
     store.replaceAll(last.revision, parts[0]?.groups ?? [], agents);
-    log.info(`Full snapshot applied: ${agents.length} agents, revision ${last.revision}, in ${((Date.now() - started) / 1000).toFixed(3)}s.`);
+    log.info(`Full snapshot applied: ${agents.length} agents, revision ${last.revision}, in ${((ctx.now() - started) / 1000).toFixed(3)}s.`);
     return resume(ctx, { ...s, snapshot: [], snapshots: s.snapshots + 1 });
   };
 

@@ -61,7 +61,7 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
     const ref = ctx.spawn(workerSessionSpec({
       info: w.info, link: w.link, intervals: deps.intervals, log: deps.log, coordinator: ctx.self, integrity: deps.integrity, registry: deps.registry, agentInfo: deps.agentInfo, sync: deps.sync,
     }));
-    sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: Date.now() });
+    sessions.set(w.info.name, { info: w.info, link: w.link, ref, since: ctx.now() });
   };
 
   const accept = (ctx: ActorContext<MasterCoordinatorMsg>, s: CoordinatorState, worker: NodeInfo, link: PeerLink, reply: Reply<AdmitVerdict>): CoordinatorState => {

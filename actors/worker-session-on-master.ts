@@ -131,7 +131,7 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
       link.reply(frame, 'integrity-result', { status: 'busy', revision: 0, files: 0 });
       return s;
     }
-    const started = Date.now();
+    const started = ctx.now();
     checkLog.info('Starting.');
     ctx.pipe(
       deps.integrity.ask<ManifestSnapshot>((reply) => ({ kind: 'get-manifest', reply }), askMs),
@@ -145,8 +145,8 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
     const { frame, snapshot, started } = msg;
     const { revision, manifest } = snapshot;
     const done = (outcome: string): State => {
-      checkLog.info(`Finished in ${secs(Date.now() - started)}s. Received metadata of ${frame.body.files} files. ${outcome}`);
-      return { ...s, checks: s.checks + 1, lastCheck: { start: iso(started), end: iso(Date.now()) } };
+      checkLog.info(`Finished in ${secs(ctx.now() - started)}s. Received metadata of ${frame.body.files} files. ${outcome}`);
+      return { ...s, checks: s.checks + 1, lastCheck: { start: iso(started), end: iso(ctx.now()) } };
     };
     if (frame.body.digest === snapshot.digest) {
       link.reply(frame, 'integrity-result', { status: 'in-sync', revision, files: manifest.size });
@@ -169,7 +169,7 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
     syncLog.info(`Files to create in worker: ${plan.create.length} | Files to update in worker: ${plan.update.length} | Files to delete in worker: ${plan.delete.length}`);
     if (plan.deferred > 0) syncLog.warning(`Maximum sync size reached: ${plan.deferred} files will follow in the next sync.`);
     waitForWorker(ctx, syncId, 'awaiting-start');
-    return { ...next, sync: { syncId, plan, started: Date.now(), phase: 'awaiting-start' } };
+    return { ...next, sync: { syncId, plan, started: ctx.now(), phase: 'awaiting-start' } };
   };
 
   // The worker may never answer (killed mid-way): the slot frees itself. Sending has no
@@ -193,10 +193,10 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
     return { ...s, sync: { ...sync, phase: 'sending' } };
   };
 
-  const onApplied = (s: State, body: ClusterBody<'sync-applied'>): State => {
+  const onApplied = (ctx: ActorContext<WorkerSessionMsg>, s: State, body: ClusterBody<'sync-applied'>): State => {
     const sync = s.sync;
     if (!sync || sync.syncId !== body.syncId) return s;
-    const end = Date.now();
+    const end = ctx.now();
     if (!body.ok) {
       syncLog.error(`Worker could not apply the sync: ${body.error ?? 'unknown error'}`);
       return { ...s, sync: null, lastOutcome: `failed on worker: ${body.error ?? ''}` };
@@ -211,9 +211,9 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
   const onFrame = (ctx: ActorContext<WorkerSessionMsg>, s: State, frame: ClusterFrame): State => {
     switch (frame.type) {
       case 'keepalive':
-        link.reply(frame, 'keepalive-ack', { at: Date.now() });
+        link.reply(frame, 'keepalive-ack', { at: ctx.now() });
         keepaliveLog.debug(`Keepalive received from ${info.name}.`);
-        return { ...s, lastKeepalive: Date.now(), keepalives: s.keepalives + 1 };
+        return { ...s, lastKeepalive: ctx.now(), keepalives: s.keepalives + 1 };
       case 'nodes-request':
         answer(frame, deps.coordinator.ask<NodeInfo[]>((reply) => ({ kind: 'list-nodes', reply }), askMs).then((nodes) => link.reply(frame, 'nodes', { nodes })));
         return { ...s, requests: s.requests + 1 };
@@ -241,7 +241,7 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
       case 'sync-start':
         return onSyncStart(ctx, s, frame.body);
       case 'sync-applied':
-        return onApplied(s, frame.body);
+        return onApplied(ctx, s, frame.body);
       case 'bye':
         log.info(`Worker is leaving: ${frame.body.reason}`);
         return s;
@@ -258,7 +258,7 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
       ctx.every(intervals.master.check_worker_lastkeepalive * 1000, { kind: 'check-keepalive' });
       // After a restart the worker gets a whole new window, and re-checks its tree at its next interval.
       return {
-        lastKeepalive: Date.now(), keepalives: 0, requests: 0, checks: 0, syncs: 0,
+        lastKeepalive: ctx.now(), keepalives: 0, requests: 0, checks: 0, syncs: 0,
         lastCheck: null, lastSync: null, lastFiles: null, lastOutcome: null, sync: null,
       };
     },
@@ -268,7 +268,7 @@ export function workerSessionSpec(deps: WorkerSessionDeps): ActorSpec<State, Wor
           return onFrame(ctx, s, msg.frame);
         case 'check-keepalive': {
           const limit = intervals.master.max_allowed_time_without_keepalive;
-          if (Date.now() - s.lastKeepalive > limit * 1000) {
+          if (ctx.now() - s.lastKeepalive > limit * 1000) {
             keepaliveLog.error(`No keep alives have been received from ${info.name} in the last ${limit}s. Disconnecting`);
             link.close(`no keepalive in the last ${limit}s`);
           }

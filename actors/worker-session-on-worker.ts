@@ -212,7 +212,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
         ctx.self.tell({ kind: 'check', reason: 'notice' });
         return s;
       case 'sync-data':
-        return onChunk(s, frame.body);
+        return onChunk(ctx, s, frame.body);
       case 'registry-changes':
       case 'registry-beacon':
       case 'registry-snapshot':
@@ -226,11 +226,11 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     }
   };
 
-  const onChunk = (s: State, body: ClusterBody<'sync-data'>): State => {
+  const onChunk = (ctx: ActorContext<MasterSessionMsg>, s: State, body: ClusterBody<'sync-data'>): State => {
     const sync = s.sync;
     if (!sync?.applier || sync.plan?.syncId !== body.syncId) return s;
     sync.applier.chunk(body);
-    const now = Date.now();
+    const now = ctx.now();
     if (now - sync.lastProgress < PROGRESS_EVERY_MS) return s;
     const mb = (n: number): string => (n / 1048576).toFixed(1);
     const total = sync.plan.bytes;
@@ -256,7 +256,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     checkLog.info('Starting.');
     ctx.pipe(deps.scanner.ask<ManifestSnapshot>((reply) => ({ kind: 'get-manifest', reply }), askMs),
       (snapshot) => ({ kind: 'check-manifest', snapshot }), (error) => ({ kind: 'check-failed', error }));
-    return { ...s, checkQueued: false, sync: { phase: 'checking', started: Date.now(), plan: null, applier: null, lastProgress: 0 } };
+    return { ...s, checkQueued: false, sync: { phase: 'checking', started: ctx.now(), plan: null, applier: null, lastProgress: 0 } };
   };
 
   const sendCheck = (ctx: ActorContext<MasterSessionMsg>, s: State, snapshot: ManifestSnapshot, withEntries: boolean): State => {
@@ -268,8 +268,8 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   };
 
   const finishCheck = (ctx: ActorContext<MasterSessionMsg>, s: State, outcome: string): State => {
-    const started = s.sync?.started ?? Date.now();
-    checkLog.info(`Finished in ${secs(Date.now() - started)}s. ${outcome}`);
+    const started = s.sync?.started ?? ctx.now();
+    checkLog.info(`Finished in ${secs(ctx.now() - started)}s. ${outcome}`);
     if (s.checkQueued) ctx.self.tell({ kind: 'check', reason: 'queued' });
     return { ...s, sync: null };
   };
@@ -285,18 +285,18 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     }
     if (frame.type !== 'integrity-plan') return finishCheck(ctx, s, `Unexpected '${frame.type}' from the master.`);
     const plan = frame.body;
-    checkLog.info(`Finished in ${secs(Date.now() - s.sync.started)}s. Sync required.`);
+    checkLog.info(`Finished in ${secs(ctx.now() - s.sync.started)}s. Sync required.`);
     syncLog.info('Starting.');
     syncLog.info(`Files to create: ${plan.create.length} | Files to update: ${plan.update.length} | Files to delete: ${plan.delete.length}`);
     ctx.pipe(deps.beginApply(plan), (applier) => ({ kind: 'apply-ready', syncId: plan.syncId, applier }), (error) => ({ kind: 'apply-refused', syncId: plan.syncId, error }));
-    return { ...s, sync: { phase: 'preparing', started: Date.now(), plan, applier: null, lastProgress: Date.now() } };
+    return { ...s, sync: { phase: 'preparing', started: ctx.now(), plan, applier: null, lastProgress: ctx.now() } };
   };
 
   const onApplied = (ctx: ActorContext<MasterSessionMsg>, s: State, syncId: string, outcome: ApplyOutcome): State => {
     const sync = s.sync;
     if (sync?.plan?.syncId !== syncId) return s;
     applying = null;
-    const ms = Date.now() - sync.started;
+    const ms = ctx.now() - sync.started;
     deps.scanner.tell({ kind: 'applied', written: outcome.written, removed: outcome.removed });
     if (outcome.rulesetChanged.length > 0) {
       syncLog.info(`Ruleset changed (${outcome.rulesetChanged.length} files in rules, decoders, lists or SCA policies): reload requested.`);
@@ -306,7 +306,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
     s.conn?.link.send('sync-applied', { syncId, ok: true, created: outcome.created, updated: outcome.updated, deleted: outcome.deleted, ms });
     // Files left for later, or a change announced meanwhile: check again now, not at the next interval.
     if (sync.plan.deferred > 0 || s.checkQueued) ctx.self.tell({ kind: 'check', reason: 'follow-up' });
-    return { ...s, sync: null, checkQueued: false, syncs: s.syncs + 1, lastSync: new Date().toISOString() };
+    return { ...s, sync: null, checkQueued: false, syncs: s.syncs + 1, lastSync: new Date(ctx.now()).toISOString() };
   };
 
   const onApplyFailed = (s: State, syncId: string, error: Error, refused: boolean): State => {
@@ -364,12 +364,12 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
         case 'keepalive-tick': {
           const link = s.conn?.link;
           if (s.phase !== 'connected' || !link) return s;
-          ctx.pipe(link.request('keepalive', { sentAt: Date.now() }), () => ({ kind: 'keepalive-ok' }), (error) => ({ kind: 'keepalive-failed', error }));
+          ctx.pipe(link.request('keepalive', { sentAt: ctx.now() }), () => ({ kind: 'keepalive-ok' }), (error) => ({ kind: 'keepalive-failed', error }));
           return s;
         }
         case 'keepalive-ok':
           kaLog.info('Successful response from master: keepalive');
-          return { ...s, failedKeepalives: 0, lastKeepalive: Date.now() };
+          return { ...s, failedKeepalives: 0, lastKeepalive: ctx.now() };
         case 'keepalive-failed': {
           if (s.phase !== 'connected') return s;
           const failed = s.failedKeepalives + 1;

@@ -10,9 +10,12 @@
  * - `init` runs again on every restart, so an actor reloads its state from its
  *   source of truth instead of losing it (nact's `reset` discards state);
  * - timers and async work scoped to the actor: cancelled when it restarts or stops;
+ * - one injectable clock (`SystemOptions.clock`, `ctx.now()`) for timers, backoff,
+ *   ask timeouts and timestamps; the system clock unless a test passes its own;
  * - a registry with per-actor figures for the inspector.
  */
 import { createRequire } from 'node:module';
+import { systemClock, sleepOn, type Clock, type ClockTimer } from './clock.js';
 
 // nact's own typings are wrong in several places; this is the part we use, as it behaves.
 interface NactRef { readonly path?: { toString(): string } }
@@ -87,6 +90,8 @@ export interface ActorContext<M> {
   readonly path: string;
   spawn<CS, CM>(spec: ActorSpec<CS, CM>): ActorRef<CM>;
   stop(child: ActorRef<never>): void;
+  /** The system's clock: milliseconds since the epoch, as Date.now(). */
+  now(): number;
   /** Sends `msg` to self after `ms`, unless this incarnation ends first. */
   after(ms: number, msg: M): Cancel;
   every(ms: number, msg: M): Cancel;
@@ -130,7 +135,7 @@ interface Entry {
   restarts: number;
   windowRestarts: number[];
   lastError: { message: string; at: string } | null;
-  timers: Set<NodeJS.Timeout>;
+  timers: Set<ClockTimer>;
   incarnation: number;
 }
 
@@ -154,6 +159,8 @@ export interface SystemOptions {
   readonly onGiveUp: (err: Error) => void;
   /** Told about every crash and restart decision, for logs. */
   readonly onCrash?: (path: string, err: Error, decision: 'restart' | 'escalate' | 'give-up') => void;
+  /** Time and timers for the whole tree; the system clock unless a test passes its own. */
+  readonly clock?: Clock;
 }
 
 let systemSeq = 0;
@@ -163,9 +170,11 @@ export class ActorSystem {
   private readonly topLevel: ActorSpec<unknown, never>[] = [];
   private readonly nactSystem: NactRef;
   private readonly root: Entry;
+  private readonly clock: Clock;
   private stopped = false;
 
   constructor(private readonly opts: SystemOptions) {
+    this.clock = opts.clock ?? systemClock;
     // nact keeps systems in a process-global map keyed by name: make names unique.
     this.nactSystem = nact.start({ name: `${opts.name}-${process.pid}-${++systemSeq}` });
     const rootSpec: ActorSpec<null, never> = {
@@ -253,13 +262,14 @@ export class ActorSystem {
   private async onCrash(e: Entry, err: Error, ctx: NactSupervision, child?: NactRef): Promise<symbol> {
     try {
       const failure = child ? new Error(`child ${child.path?.toString() ?? '?'} gave up: ${err.message}`) : err;
-      e.lastError = { message: failure.message, at: new Date().toISOString() };
-      e.windowRestarts = recordRestart(e.windowRestarts, Date.now(), e.policy.windowMs);
+      const now = this.clock.now();
+      e.lastError = { message: failure.message, at: new Date(now).toISOString() };
+      e.windowRestarts = recordRestart(e.windowRestarts, now, e.policy.windowMs);
       if (e.windowRestarts.length > e.policy.maxRestarts) return this.escalate(e, failure, ctx);
       this.opts.onCrash?.(e.path, failure, 'restart');
       e.status = 'restarting';
       this.clearTimers(e);
-      await sleep(backoffMs(e.policy, e.windowRestarts.length));
+      await sleepOn(this.clock, backoffMs(e.policy, e.windowRestarts.length));
       e.restarts++;
       e.incarnation++;
       e.status = 'running';
@@ -285,14 +295,16 @@ export class ActorSystem {
   private contextFor<M>(e: Entry): ActorContext<M> {
     const incarnation = e.incarnation;
     const live = (): boolean => e.incarnation === incarnation && e.status !== 'stopped';
-    const timer = (t: NodeJS.Timeout): Cancel => {
+    const clock = this.clock;
+    const timer = (t: ClockTimer): Cancel => {
       e.timers.add(t);
-      return { cancel: () => { clearTimeout(t); e.timers.delete(t); } };
+      return { cancel: () => { clock.clearTimer(t); e.timers.delete(t); } };
     };
     const self = this.refFor<M>(e);
     return {
       self,
       path: e.path,
+      now: () => clock.now(),
       spawn: <CS, CM>(spec: ActorSpec<CS, CM>) => this.refFor<CM>(this.spawnEntry(e.ref, e, spec)),
       stop: (child) => {
         const c = this.entries.get(child.path);
@@ -302,10 +314,10 @@ export class ActorSystem {
         nact.stop(c.ref);
       },
       after: (ms, msg) => {
-        const t = setTimeout(() => { e.timers.delete(t); if (live()) self.tell(msg); }, ms);
+        const t = clock.setTimeout(() => { e.timers.delete(t); if (live()) self.tell(msg); }, ms);
         return timer(t);
       },
-      every: (ms, msg) => timer(setInterval(() => { if (live()) self.tell(msg); }, ms)),
+      every: (ms, msg) => timer(clock.setInterval(() => { if (live()) self.tell(msg); }, ms)),
       pipe: (work, ok, fail) => {
         work.then((v) => ok(v), (err: unknown) => fail(toError(err))).then((m) => self.tell(m), () => undefined);
       },
@@ -316,6 +328,7 @@ export class ActorSystem {
   private refFor<M>(e: Entry): ActorRef<M> {
     const { path } = e;
     const entries = this.entries;
+    const clock = this.clock;
     const tell = (msg: M): void => {
       const cur = entries.get(path);
       if (!cur || cur.status === 'stopped' || cur.ref === UNSPAWNED) return;
@@ -325,13 +338,13 @@ export class ActorSystem {
     return {
       path,
       tell,
-      ask: (make, timeoutMs) => askVia(path, tell, make, timeoutMs),
+      ask: (make, timeoutMs) => askVia(clock, path, tell, make, timeoutMs),
       get depth() { return entries.get(path)?.depth ?? 0; },
     };
   }
 
   private clearTimers(e: Entry): void {
-    for (const t of e.timers) clearTimeout(t);
+    for (const t of e.timers) this.clock.clearTimer(t);
     e.timers.clear();
   }
 
@@ -347,21 +360,21 @@ export class ActorSystem {
   }
 }
 
-async function askVia<M, T>(path: string, tell: (m: M) => void, make: (reply: Reply<T>) => M, timeoutMs: number): Promise<T> {
+async function askVia<M, T>(clock: Clock, path: string, tell: (m: M) => void, make: (reply: Reply<T>) => M, timeoutMs: number): Promise<T> {
   type Answer = { ok: true; value: T } | { ok: false; reason: string };
   let settle: ((a: Answer) => void) | undefined;
   const answered = new Promise<Answer>((resolve) => { settle = resolve; });
   tell(make({ ok: (value) => settle?.({ ok: true, value }), fail: (reason) => settle?.({ ok: false, reason }) }));
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ClockTimer | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from ${path} within ${timeoutMs} ms`)), timeoutMs);
+    timer = clock.setTimeout(() => reject(new Error(`no answer from ${path} within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     const a = await Promise.race([answered, timeout]);
     if (!a.ok) throw new Error(a.reason);
     return a.value;
   } finally {
-    clearTimeout(timer);
+    if (timer) clock.clearTimer(timer);
   }
 }
 
@@ -376,5 +389,3 @@ function safeSummary(e: Entry): Summary {
 export function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -13,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
 import { createLogger, MemorySink } from '../../../runtime/logger.js';
+import type { Clock } from '../../../runtime/clock.js';
+import { ManualClock } from '../../harness/manual-clock.js';
 import { RegistryDb } from '../../../runtime/storage/registry-db.js';
 import {
   groupsBroadcasterOnWorkerSpec, type RegistryFrame, type ReplicaMsg, type ReplicaStatus,
@@ -106,11 +108,11 @@ interface Harness {
   commit(...changes: RegistryChange[]): RevisedChange[];
 }
 
-function harness(t: TestContext): Harness {
+function harness(t: TestContext, clock?: Clock): Harness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clusterd-replica-'));
   const master = RegistryDb.open(path.join(dir, 'master', 'global.db'), 'master');
   const replica = RegistryDb.open(path.join(dir, 'worker', 'global.db'), 'replica');
-  const sys = new ActorSystem({ name: 'replica-test', onGiveUp: (err) => assert.fail(`gave up: ${err.message}`) });
+  const sys = new ActorSystem({ name: 'replica-test', ...(clock ? { clock } : {}), onGiveUp: (err) => assert.fail(`gave up: ${err.message}`) });
   t.after(() => {
     sys.stop();
     master.close();
@@ -327,7 +329,8 @@ for (const partsFirst of [false, true]) {
 }
 
 test('replica - wait-for answers true once the revision arrives, false after the timeout otherwise', async (t) => {
-  const h = harness(t);
+  const clock = new ManualClock();
+  const h = harness(t, clock);
   populate(h);
   await linkUpAndSettle(h);
   const waitFor = (revision: number, timeoutMs: number): Promise<boolean> =>
@@ -344,8 +347,13 @@ test('replica - wait-for answers true once the revision arrives, false after the
   h.push(h.commit({ op: 'group-created', group: 'dmz' }));
   assert.equal(await eight, true);
 
-  const started = Date.now();
-  assert.equal(await waitFor(100, 60), false);
-  assert.ok(Date.now() - started >= 50, 'answered only after the timeout');
+  const answer: { value?: boolean } = {};
+  const hundred = waitFor(100, 60).then((v) => { answer.value = v; });
+  await h.status();
+  await clock.advance(59);
+  assert.equal(answer.value, undefined, 'answered before the timeout');
+  await clock.advance(1);
+  await hundred;
+  assert.equal(answer.value, false);
   assert.equal(h.replica.revision, 8);
 });

@@ -1,7 +1,8 @@
 /**
  * The master's WorkerSession under the real actor kit, with an in-memory link that
  * records what the session sends: how an integrity check becomes a plan, and when
- * the sync slot frees itself.
+ * the sync slot frees itself. Time is a manual clock: the worker's silence lasts
+ * exactly as long as the test advances it, however loaded the machine is.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import type { ManifestSnapshot } from '../../../actors/integrity-scanner.js';
 import type { PeerLink } from '../../../actors/ports.js';
 import type { ClusterFrame, ClusterType, ClusterBody } from '../../../protocols/cluster-messages.js';
 import { manifestDigest } from '../../../protocols/integrity.js';
+import { ManualClock } from '../../harness/manual-clock.js';
 
 type Sent = { type: ClusterType; body: unknown; re?: number };
 
@@ -43,8 +45,9 @@ const until = async (cond: () => boolean, what: string): Promise<void> => {
   }
 };
 
-function session(t: { after(fn: () => void): void }, send: SyncPort['send']): { sent: Sent[]; deliver(f: ClusterFrame): void } {
-  const sys = new ActorSystem({ name: 'wsm', onGiveUp: () => assert.fail('gave up') });
+function session(t: { after(fn: () => void): void }, send: SyncPort['send']): { sent: Sent[]; deliver(f: ClusterFrame): void; clock: ManualClock } {
+  const clock = new ManualClock();
+  const sys = new ActorSystem({ name: 'wsm', clock, onGiveUp: () => assert.fail('gave up') });
   t.after(() => sys.stop());
   const { link, sent, deliver } = recordingLink();
   const scanner = sys.spawn<null, { kind: 'get-manifest'; reply: { ok(v: ManifestSnapshot): void } }>({
@@ -58,11 +61,11 @@ function session(t: { after(fn: () => void): void }, send: SyncPort['send']): { 
     integrity: scanner as unknown as WorkerSessionDeps['integrity'], registry: coordinator as unknown as WorkerSessionDeps['registry'],
     agentInfo: coordinator as unknown as WorkerSessionDeps['agentInfo'], sync: { maxFileBytes: 1e9, maxSyncBytes: 1e9, send },
   })) satisfies ActorRef<WorkerSessionMsg>;
-  return { sent, deliver };
+  return { sent, deliver, clock };
 }
 
 test('worker session (master) - digest match is in sync; a manifest gets a plan; a silent worker frees the slot', async (t) => {
-  const { sent, deliver } = session(t, async () => 0);
+  const { sent, deliver, clock } = session(t, async () => 0);
   deliver(frame('integrity-check', 1, { digest: snapshot.digest, files: 1 }));
   await until(() => sent.some((s) => s.re === 1), 'an answer to check 1');
   assert.deepEqual(sent.find((s) => s.re === 1)?.body, { status: 'in-sync', revision: 4, files: 1 });
@@ -78,8 +81,8 @@ test('worker session (master) - digest match is in sync; a manifest gets a plan;
   deliver(frame('integrity-check', 4, { digest: 'b'.repeat(64), files: 0 }));
   await until(() => sent.some((s) => s.re === 4), 'an answer to check 4');
   assert.equal((sent.find((s) => s.re === 4)?.body as { status: string }).status, 'busy');
-  // The worker never answers: after timeout_receiving_file the slot is free again.
-  await new Promise((r) => setTimeout(r, 200));
+  // The worker never answers: after timeout_receiving_file (100 ms) the slot is free again.
+  await clock.advance(200);
   deliver(frame('integrity-check', 5, { digest: 'b'.repeat(64), files: 0 }));
   await until(() => sent.some((s) => s.re === 5), 'an answer to check 5');
   assert.equal((sent.find((s) => s.re === 5)?.body as { status: string }).status, 'need-manifest');
@@ -87,12 +90,13 @@ test('worker session (master) - digest match is in sync; a manifest gets a plan;
 
 test('worker session (master) - a sync still sending is not abandoned by the worker timeout', async (t) => {
   let finish: (n: number) => void = () => undefined;
-  const { sent, deliver } = session(t, () => new Promise<number>((resolve) => { finish = resolve; }));
+  const { sent, deliver, clock } = session(t, () => new Promise<number>((resolve) => { finish = resolve; }));
   deliver(frame('integrity-check', 1, { digest: 'b'.repeat(64), files: 0, entries: [] }));
   await until(() => sent.some((s) => s.type === 'integrity-plan'), 'a plan');
   const syncId = (sent.find((s) => s.type === 'integrity-plan')?.body as { syncId: string }).syncId;
   deliver(frame('sync-start', 2, { syncId, accept: true }));
-  await new Promise((r) => setTimeout(r, 250));
+  // Well past timeout_receiving_file (100 ms) while the files are still being sent.
+  await clock.advance(250);
   deliver(frame('integrity-check', 3, { digest: 'b'.repeat(64), files: 0 }));
   await until(() => sent.some((s) => s.re === 3), 'an answer to check 3');
   assert.equal((sent.find((s) => s.re === 3)?.body as { status: string }).status, 'busy', 'a long send was cut by the timeout');
