@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { makeCluster, listedNodes, waitFor, type TestCluster, type NodeProcess } from '../test/harness/cluster.js';
 import { RegistryDb } from '../runtime/storage/registry-db.js';
 import { createGroupDir } from '../runtime/storage/registry-files.js';
-import { snapshotParts } from '../actors/worker-session-on-master.js';
+import { snapshotParts } from '../actors/master/worker-session.js';
 import { encodePayload, envelope } from '../protocols/envelope.js';
 import { REGISTRY_BATCH, type AgentRecord, type RegistryChange } from '../protocols/registry.js';
 import type { ClusterBodies } from '../protocols/cluster-messages.js';

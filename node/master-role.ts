@@ -18,11 +18,11 @@ import type { AgentInfoUpdate } from '../protocols/agent-info.js';
 import type { ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
 import { CLUSTERD_VERSION } from '../protocols/version.js';
-import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master-coordinator.js';
-import type { SyncPort } from '../actors/worker-session-on-master.js';
-import { agentRegistrySpec, type AgentRegistryMsg } from '../actors/agent-registry.js';
-import { groupsBroadcasterOnMasterSpec, type GroupsBroadcasterMsg } from '../actors/groups-broadcaster-on-master.js';
-import { agentInfoIngestOnMasterSpec, type AgentInfoIngestMsg } from '../actors/agent-info-ingest-on-master.js';
+import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master/master-coordinator.js';
+import type { SyncPort } from '../actors/master/worker-session.js';
+import { agentRegistrySpec, type AgentRegistryMsg } from '../actors/master/agent-registry.js';
+import { groupsBroadcasterSpec, type GroupsBroadcasterMsg } from '../actors/master/groups-broadcaster.js';
+import { agentInfoIngestSpec, type AgentInfoIngestMsg } from '../actors/master/agent-info-ingest.js';
 import type { IntegrityScannerMsg } from '../actors/integrity-scanner.js';
 import { chooseGroup, spawnIntegrityScanner, type Role, type RoleParts, type RoleStatus } from './role.js';
 
@@ -70,13 +70,13 @@ export class MasterRole implements Role {
     await prepareRegistry(config.home, parts.registryDb, log.task('Agent registry'));
     let broadcaster: ActorRef<GroupsBroadcasterMsg> | undefined;
     const registry = spawnRegistry(parts, (changes) => broadcaster?.tell({ kind: 'committed', changes }));
-    broadcaster = system.spawn(groupsBroadcasterOnMasterSpec({
+    broadcaster = system.spawn(groupsBroadcasterSpec({
       log, beaconSeconds: intervals.master.sync_agent_groups, askMs, registry,
       fanOut: (push) => coordinator?.tell({ kind: 'registry-push', push }),
     }));
     const infoStore = AgentInfoStore.open(path.join(config.home, 'queue', 'db', 'global.db'));
     const statusBus = await startStatusBus(config, parts, infoStore);
-    const agentInfo = system.spawn(agentInfoIngestOnMasterSpec({
+    const agentInfo = system.spawn(agentInfoIngestSpec({
       table: infoStore, log, disconnectionSeconds: config.agents.disconnectionTimeSeconds,
       publish: (events) => statusBus?.publish(events),
     }));

@@ -10,9 +10,9 @@ import type { AgentInfoUpdate } from '../protocols/agent-info.js';
 import type { ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
 import { CLUSTERD_VERSION } from '../protocols/version.js';
-import { masterSessionSpec, type MasterLinkStatus, type MasterSessionMsg } from '../actors/worker-session-on-worker.js';
-import { groupsBroadcasterOnWorkerSpec, type ReplicaMsg } from '../actors/groups-broadcaster-on-worker.js';
-import { agentInfoIngestOnWorkerSpec, type WorkerIngestMsg } from '../actors/agent-info-ingest-on-worker.js';
+import { masterSessionSpec, type MasterLinkStatus, type MasterSessionMsg } from '../actors/worker/master-session.js';
+import { registryReplicaSpec, type ReplicaMsg } from '../actors/worker/registry-replica.js';
+import { agentInfoSenderSpec, type AgentInfoSenderMsg } from '../actors/worker/agent-info-sender.js';
 import type { IntegrityScannerMsg } from '../actors/integrity-scanner.js';
 import { chooseGroup, spawnIntegrityScanner, type Role, type RoleParts, type RoleStatus } from './role.js';
 
@@ -27,7 +27,7 @@ export class WorkerRole implements Role {
     readonly integrity: ActorRef<IntegrityScannerMsg>,
     private readonly session: ActorRef<MasterSessionMsg>,
     private readonly replica: ActorRef<ReplicaMsg>,
-    private readonly agentInfo: ActorRef<WorkerIngestMsg>,
+    private readonly agentInfo: ActorRef<AgentInfoSenderMsg>,
     private readonly client: ClusterClient,
   ) {}
 
@@ -51,10 +51,10 @@ export class WorkerRole implements Role {
       requestTimeoutMs,
       log: workerLog,
     });
-    const replica = system.spawn(groupsBroadcasterOnWorkerSpec({
+    const replica = system.spawn(registryReplicaSpec({
       store: parts.registryDb, log: workerLog, requestTimeoutMs, onRemoved: (ids) => parts.agentsRemoved(ids),
     }));
-    const agentInfo = system.spawn(agentInfoIngestOnWorkerSpec({
+    const agentInfo = system.spawn(agentInfoSenderSpec({
       log: workerLog, syncSeconds: intervals.worker.sync_agent_info, requestTimeoutMs,
     }));
     const session = system.spawn(masterSessionSpec({

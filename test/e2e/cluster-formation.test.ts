@@ -128,7 +128,7 @@ test('cluster formation - an injected actor crash restarts the actor; the inspec
   await c.master.waitForLog(/ERROR: \[Master\] \[Main\] Actor node\/master-coordinator crashed: fault injected into node\/master-coordinator \(restart\)\./);
   const table = await runCli('actors', ['--home', c.master.home]);
   assert.match(table.stdout, /^ {2}master-coordinator\s+running\s+\d+\s+\d+\s+1\s+/m);
-  const worker = await runCli('actors', ['--home', c.workers[0]!.home, '--crash', 'node/worker-session']);
+  const worker = await runCli('actors', ['--home', c.workers[0]!.home, '--crash', 'node/master-session']);
   assert.equal(worker.code, 0, worker.stderr);
   await waitFor(async () => (await listedNodes(c.workers[0]!)).length === 3, 'worker session to serve again');
 });

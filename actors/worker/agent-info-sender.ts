@@ -1,16 +1,16 @@
 /**
- * AgentInfoIngest on a worker: collects what happens to the agents connected here and
+ * AgentInfoSender (worker): collects what happens to the agents connected here and
  * sends it to the master in batches: at once when an agent's status changes, and at
  * most every sync_agent_info for keepalive-only refreshes. An update leaves the
  * queue only when the master acknowledged it (Wazuh marks it sent when it reads it,
  * and loses it if the transfer fails). Updates with the same status fold into one;
  * a status change is kept as its own step, so the master sees every transition.
  */
-import type { ActorContext, ActorSpec } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import { AGENT_INFO_BATCH, foldUpdate, type AgentInfoUpdate } from '../protocols/agent-info.js';
-import type { ClusterFrame } from '../protocols/cluster-messages.js';
-import type { PeerLink } from './ports.js';
+import type { ActorContext, ActorSpec } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import { AGENT_INFO_BATCH, foldUpdate, type AgentInfoUpdate } from '../../protocols/agent-info.js';
+import type { ClusterFrame } from '../../protocols/cluster-messages.js';
+import type { PeerLink } from '../ports.js';
 
 interface Queued {
   /** In order; consecutive updates with the same status are folded. */
@@ -19,7 +19,7 @@ interface Queued {
   readonly inFlight: number;
 }
 
-export type WorkerIngestMsg =
+export type AgentInfoSenderMsg =
   | { readonly kind: 'update'; readonly update: AgentInfoUpdate }
   | { readonly kind: 'tick' }
   | { readonly kind: 'link-up'; readonly link: PeerLink }
@@ -41,7 +41,7 @@ interface State {
   readonly failures: number;
 }
 
-export interface WorkerIngestDeps {
+export interface AgentInfoSenderDeps {
   readonly log: Logger;
   readonly syncSeconds: number;
   readonly requestTimeoutMs: number;
@@ -71,10 +71,10 @@ export function acknowledge(queue: ReadonlyMap<number, Queued>): Map<number, Que
 const unmark = (queue: ReadonlyMap<number, Queued>): Map<number, Queued> =>
   new Map([...queue].map(([id, q]) => [id, { updates: q.updates, inFlight: 0 }]));
 
-export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<State, WorkerIngestMsg> {
+export function agentInfoSenderSpec(deps: AgentInfoSenderDeps): ActorSpec<State, AgentInfoSenderMsg> {
   const log = deps.log.task('Agent-info sync');
 
-  const flush = (ctx: ActorContext<WorkerIngestMsg>, s: State): State => {
+  const flush = (ctx: ActorContext<AgentInfoSenderMsg>, s: State): State => {
     if (s.inFlight || !s.link || s.link.closed || s.queue.size === 0) return s;
     const updates: AgentInfoUpdate[] = [];
     const queue = new Map(s.queue);
@@ -91,7 +91,7 @@ export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<S
     return { ...s, queue, inFlight: true, urgent: false, flight };
   };
 
-  const onAcked = (ctx: ActorContext<WorkerIngestMsg>, s: State, msg: Extract<WorkerIngestMsg, { kind: 'acked' }>): State => {
+  const onAcked = (ctx: ActorContext<AgentInfoSenderMsg>, s: State, msg: Extract<AgentInfoSenderMsg, { kind: 'acked' }>): State => {
     if (msg.frame.type !== 'agent-info-ack') {
       log.error(`The master did not store the agent info: ${msg.frame.type === 'error' ? msg.frame.body.message : msg.frame.type}. Kept for the next try.`);
       return { ...s, queue: unmark(s.queue), inFlight: false, failures: s.failures + 1 };
@@ -104,7 +104,7 @@ export function agentInfoIngestOnWorkerSpec(deps: WorkerIngestDeps): ActorSpec<S
   };
 
   return {
-    name: 'agent-info-ingest',
+    name: 'agent-info-sender',
     init: (ctx) => {
       ctx.every(deps.syncSeconds * 1000, { kind: 'tick' });
       return { queue: new Map(), lastStatus: new Map(), link: null, inFlight: false, flight: 0, urgent: false, sent: 0, batches: 0, failures: 0 };

@@ -1,17 +1,17 @@
 /**
- * WorkerSession on a worker: its link to the master. Connects and reconnects every
+ * MasterSession (worker): its link to the master. Connects and reconnects every
  * connection_retry, sends keepalives every keep_alive, gives up the link after
  * max_failed_keepalive_attempts failures, and answers what the master asks.
  */
-import type { ActorContext, ActorRef, ActorSpec, Cancel, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { Intervals } from '../runtime/config/types.js';
-import type { ClusterBody, ClusterFrame, ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
-import { toEntries } from '../protocols/integrity.js';
-import type { IntegrityScannerMsg, ManifestSnapshot } from './integrity-scanner.js';
-import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
-import type { RegistryFrame, ReplicaMsg } from './groups-broadcaster-on-worker.js';
-import { MAILBOX_HIGH_WATER, type PeerLink } from './ports.js';
+import type { ActorContext, ActorRef, ActorSpec, Cancel, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Intervals } from '../../runtime/config/types.js';
+import type { ClusterBody, ClusterFrame, ClusterHealth, NodeInfo } from '../../protocols/cluster-messages.js';
+import { toEntries } from '../../protocols/integrity.js';
+import type { IntegrityScannerMsg, ManifestSnapshot } from '../integrity-scanner.js';
+import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../../protocols/registry.js';
+import type { RegistryFrame, ReplicaMsg } from './registry-replica.js';
+import { MAILBOX_HIGH_WATER, type PeerLink } from '../ports.js';
 
 export interface MasterConnection {
   readonly link: PeerLink;
@@ -325,7 +325,7 @@ export function masterSessionSpec(deps: MasterSessionDeps): ActorSpec<State, Mas
   };
 
   return {
-    name: 'worker-session',
+    name: 'master-session',
     init: (ctx) => {
       const base: State = {
         phase: 'connecting', attempt: 0, conn: null, keepaliveTimer: null, failedKeepalives: 0,

@@ -10,18 +10,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import { RegistryDb } from '../../../runtime/storage/registry-db.js';
+import { ActorSystem, type ActorRef } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import { RegistryDb } from '../../../../runtime/storage/registry-db.js';
 import {
   agentRegistrySpec, type AgentRegistryMsg, type Beacon, type CatchUp,
-} from '../../../actors/agent-registry.js';
-import type { RegistryFiles } from '../../../runtime/storage/registry-files.js';
-import type { ForcePolicy } from '../../../actors/registry-rules.js';
+} from '../../../../actors/master/agent-registry.js';
+import type { RegistryFiles } from '../../../../runtime/storage/registry-files.js';
+import type { ForcePolicy } from '../../../../actors/master/registry-rules.js';
 import {
   type EnrolmentOutcome, type ForwardedEnrolment, type RegistryCommand, type RegistryOutcome, type RevisedChange,
-} from '../../../protocols/registry.js';
-import { newAgentKey, parseClientKeys } from '../../../protocols/agent-keys.js';
+} from '../../../../protocols/registry.js';
+import { newAgentKey, parseClientKeys } from '../../../../protocols/agent-keys.js';
 
 const ASK_MS = 10_000;
 const FORCE: ForcePolicy = { enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 };

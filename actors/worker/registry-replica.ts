@@ -1,5 +1,5 @@
 /**
- * GroupsBroadcaster on a worker: keeps the local replica of the master's registry
+ * RegistryReplica (worker): keeps the local replica of the master's registry
  * (agents, keys, groups) by replaying the master's changes strictly in revision
  * order. A change that does not follow the replica's revision is held back and the
  * missing ones are fetched first, so a group assignment is never applied before the
@@ -7,12 +7,12 @@
  * it catches up from its own revision; when the log no longer reaches back, or the
  * checksums differ at the same revision, it takes a full snapshot.
  */
-import type { ActorContext, ActorSpec, Cancel, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { ClusterBody, ClusterFrame } from '../protocols/cluster-messages.js';
-import { REGISTRY_BATCH, type AgentRecord, type RegistrySnapshotPart, type RevisedChange } from '../protocols/registry.js';
-import type { PeerLink } from './ports.js';
-import type { RegistryAgent } from './registry-rules.js';
+import type { ActorContext, ActorSpec, Cancel, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { ClusterBody, ClusterFrame } from '../../protocols/cluster-messages.js';
+import { REGISTRY_BATCH, type AgentRecord, type RegistrySnapshotPart, type RevisedChange } from '../../protocols/registry.js';
+import type { PeerLink } from '../ports.js';
+import type { RegistryAgent } from '../master/registry-rules.js';
 
 export interface ReplicaStore {
   readonly revision: number;
@@ -67,7 +67,7 @@ export interface ReplicaDeps {
   readonly onRemoved: (ids: readonly number[]) => void;
 }
 
-export function groupsBroadcasterOnWorkerSpec(deps: ReplicaDeps): ActorSpec<State, ReplicaMsg> {
+export function registryReplicaSpec(deps: ReplicaDeps): ActorSpec<State, ReplicaMsg> {
   const { store } = deps;
   const log = deps.log.task('Agent-groups recv');
 
@@ -174,7 +174,7 @@ export function groupsBroadcasterOnWorkerSpec(deps: ReplicaDeps): ActorSpec<Stat
   };
 
   return {
-    name: 'groups-broadcaster',
+    name: 'registry-replica',
     init: () => ({ link: null, catchingUp: false, held: [], snapshot: [], waiters: [], applied: 0, snapshots: 0 }),
     receive: (s, msg, ctx) => {
       switch (msg.kind) {

@@ -6,15 +6,15 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import { DEFAULT_INTERVALS } from '../../../runtime/config/defaults.js';
-import { workerSessionSpec, type WorkerSessionDeps, type WorkerSessionMsg, type SyncPort } from '../../../actors/worker-session-on-master.js';
-import type { ManifestSnapshot } from '../../../actors/integrity-scanner.js';
-import type { PeerLink } from '../../../actors/ports.js';
-import type { ClusterFrame, ClusterType, ClusterBody } from '../../../protocols/cluster-messages.js';
-import { manifestDigest } from '../../../protocols/integrity.js';
-import { ManualClock } from '../../harness/manual-clock.js';
+import { ActorSystem, type ActorRef } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import { DEFAULT_INTERVALS } from '../../../../runtime/config/defaults.js';
+import { workerSessionSpec, type WorkerSessionDeps, type WorkerSessionMsg, type SyncPort } from '../../../../actors/master/worker-session.js';
+import type { ManifestSnapshot } from '../../../../actors/integrity-scanner.js';
+import type { PeerLink } from '../../../../actors/ports.js';
+import type { ClusterFrame, ClusterType, ClusterBody } from '../../../../protocols/cluster-messages.js';
+import { manifestDigest } from '../../../../protocols/integrity.js';
+import { ManualClock } from '../../../harness/manual-clock.js';
 
 type Sent = { type: ClusterType; body: unknown; re?: number };
 

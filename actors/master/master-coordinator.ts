@@ -3,16 +3,16 @@
  * name clashes, answers for the cluster's node list, and relays what must reach
  * every worker (manifest notices, registry changes and beacons) to their sessions.
  */
-import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { Intervals } from '../runtime/config/types.js';
-import type { ClusterHealth, NodeInfo, WorkerHealth } from '../protocols/cluster-messages.js';
-import type { RejectCode } from '../protocols/errors.js';
-import type { AdmittedWorker, PeerLink } from './ports.js';
-import { workerSessionSpec, type SyncPort, type WorkerSessionDeps, type WorkerSessionMsg } from './worker-session-on-master.js';
-import type { ManifestSnapshot } from './integrity-scanner.js';
+import type { ActorContext, ActorRef, ActorSpec, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Intervals } from '../../runtime/config/types.js';
+import type { ClusterHealth, NodeInfo, WorkerHealth } from '../../protocols/cluster-messages.js';
+import type { RejectCode } from '../../protocols/errors.js';
+import type { AdmittedWorker, PeerLink } from '../ports.js';
+import { workerSessionSpec, type SyncPort, type WorkerSessionDeps, type WorkerSessionMsg } from './worker-session.js';
+import type { ManifestSnapshot } from '../integrity-scanner.js';
 import type { AgentRegistryMsg } from './agent-registry.js';
-import type { RegistryPush } from './groups-broadcaster-on-master.js';
+import type { RegistryPush } from './groups-broadcaster.js';
 
 export type AdmitVerdict = { readonly accept: true } | { readonly accept: false; readonly reject: RejectCode; readonly detail: string };
 

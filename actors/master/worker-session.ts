@@ -1,21 +1,21 @@
 /**
- * WorkerSession on the master: one per connected worker. Answers its keepalives and
+ * WorkerSession (master): one per connected worker. Answers its keepalives and
  * requests, runs its integrity checks and syncs (one at a time), pushes the master's
  * manifest changes to it, and drops it when it falls silent for
  * max_allowed_time_without_keepalive.
  */
 import { randomBytes } from 'node:crypto';
-import type { ActorContext, ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { Intervals } from '../runtime/config/types.js';
-import type { ClusterBody, ClusterFrame, NodeInfo, WorkerHealth } from '../protocols/cluster-messages.js';
-import { classify, fromEntries, planIsEmpty, planSync, type ManifestEntry, type SyncPlan } from '../protocols/integrity.js';
-import type { ManifestSnapshot } from './integrity-scanner.js';
-import { MAILBOX_HIGH_WATER, type PeerLink } from './ports.js';
+import type { ActorContext, ActorRef, ActorSpec, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { Intervals } from '../../runtime/config/types.js';
+import type { ClusterBody, ClusterFrame, NodeInfo, WorkerHealth } from '../../protocols/cluster-messages.js';
+import { classify, fromEntries, planIsEmpty, planSync, type ManifestEntry, type SyncPlan } from '../../protocols/integrity.js';
+import type { ManifestSnapshot } from '../integrity-scanner.js';
+import { MAILBOX_HIGH_WATER, type PeerLink } from '../ports.js';
 import type { AgentRegistryMsg, CatchUp, RegistrySnapshot } from './agent-registry.js';
-import type { RegistryPush } from './groups-broadcaster-on-master.js';
-import type { AgentInfoIngestMsg, IngestAck } from './agent-info-ingest-on-master.js';
-import { REGISTRY_BATCH, type EnrolmentOutcome, type RegistryOutcome } from '../protocols/registry.js';
+import type { RegistryPush } from './groups-broadcaster.js';
+import type { AgentInfoIngestMsg, IngestAck } from './agent-info-ingest.js';
+import { REGISTRY_BATCH, type EnrolmentOutcome, type RegistryOutcome } from '../../protocols/registry.js';
 
 type CoordinatorAsk = { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> } | { readonly kind: 'health'; readonly reply: Reply<ClusterBody<'health'>['health']> };
 type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };

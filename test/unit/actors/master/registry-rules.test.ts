@@ -10,14 +10,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RegistryDb } from '../../../runtime/storage/registry-db.js';
+import { RegistryDb } from '../../../../runtime/storage/registry-db.js';
 import {
   decideEnrolment, decideMutation, isMutation, replaceable,
   type EnrolmentContext, type ForcePolicy, type MutationDecision,
-} from '../../../actors/registry-rules.js';
-import { formatAgentId, type AgentRecord, type ForwardedEnrolment, type RegistryChange, type RegistryCommand } from '../../../protocols/registry.js';
-import { ENROLMENT_ERRORS } from '../../../protocols/enrolment.js';
-import { enrolmentKeyHash } from '../../../protocols/agent-keys.js';
+} from '../../../../actors/master/registry-rules.js';
+import { formatAgentId, type AgentRecord, type ForwardedEnrolment, type RegistryChange, type RegistryCommand } from '../../../../protocols/registry.js';
+import { ENROLMENT_ERRORS } from '../../../../protocols/enrolment.js';
+import { enrolmentKeyHash } from '../../../../protocols/agent-keys.js';
 
 const NOW = 1_800_000_000_000;
 const HOUR = 3_600_000;

@@ -11,18 +11,18 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import type { Clock } from '../../../runtime/clock.js';
-import { ManualClock } from '../../harness/manual-clock.js';
-import { RegistryDb } from '../../../runtime/storage/registry-db.js';
+import { ActorSystem, type ActorRef } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import type { Clock } from '../../../../runtime/clock.js';
+import { ManualClock } from '../../../harness/manual-clock.js';
+import { RegistryDb } from '../../../../runtime/storage/registry-db.js';
 import {
-  groupsBroadcasterOnWorkerSpec, type RegistryFrame, type ReplicaMsg, type ReplicaStatus,
-} from '../../../actors/groups-broadcaster-on-worker.js';
-import { snapshotParts } from '../../../actors/worker-session-on-master.js';
-import type { PeerLink } from '../../../actors/ports.js';
-import type { ClusterBody, ClusterFrame, ClusterType } from '../../../protocols/cluster-messages.js';
-import type { AgentRecord, RegistryChange, RevisedChange } from '../../../protocols/registry.js';
+  registryReplicaSpec, type RegistryFrame, type ReplicaMsg, type ReplicaStatus,
+} from '../../../../actors/worker/registry-replica.js';
+import { snapshotParts } from '../../../../actors/master/worker-session.js';
+import type { PeerLink } from '../../../../actors/ports.js';
+import type { ClusterBody, ClusterFrame, ClusterType } from '../../../../protocols/cluster-messages.js';
+import type { AgentRecord, RegistryChange, RevisedChange } from '../../../../protocols/registry.js';
 
 const ASK_MS = 5_000;
 
@@ -120,7 +120,7 @@ function harness(t: TestContext, clock?: Clock): Harness {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const sink = new MemorySink();
-  const actor = sys.spawn(groupsBroadcasterOnWorkerSpec({ store: replica, log: createLogger(sink, 'Worker w1'), requestTimeoutMs: ASK_MS, onRemoved: () => undefined }));
+  const actor = sys.spawn(registryReplicaSpec({ store: replica, log: createLogger(sink, 'Worker w1'), requestTimeoutMs: ASK_MS, onRemoved: () => undefined }));
   const fake = fakeLink(master, () => actor);
   return {
     master, replica, actor, fake, sink,

@@ -6,15 +6,15 @@
  * GroupsBroadcaster at once; the requesters get their answer once the keys file is on
  * disk too.
  */
-import type { ActorContext, ActorSpec, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { RegistryFiles } from '../runtime/storage/registry-files.js';
+import type { ActorContext, ActorSpec, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { RegistryFiles } from '../../runtime/storage/registry-files.js';
 import {
   REGISTRY_BATCH, formatAgentId, groupSets,
   type AgentRecord, type EnrolmentOutcome, type ForwardedEnrolment, type RegistryChange, type RegistryCommand,
   type RegistryOutcome, type RegistryResult, type RevisedChange,
-} from '../protocols/registry.js';
-import { ENROLMENT_ERRORS } from '../protocols/enrolment.js';
+} from '../../protocols/registry.js';
+import { ENROLMENT_ERRORS } from '../../protocols/enrolment.js';
 import {
   decideEnrolment, decideMutation, isMutation, type EnrolmentContext, type ForcePolicy, type RegistryAgent, type RegistryView,
 } from './registry-rules.js';

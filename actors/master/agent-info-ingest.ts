@@ -1,13 +1,13 @@
 /**
- * AgentInfoIngest on the master: stores what workers (and the master's own agent
+ * AgentInfoIngest (master): stores what workers (and the master's own agent
  * service) report of their agents, a batch per transaction, checks every agent exists
  * (unknown ones are counted and skipped, never created), fans status changes out,
  * and every few seconds marks agents silent for agents_disconnection_time as
  * disconnected: also those whose worker was lost.
  */
-import type { ActorSpec, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import type { AgentInfoUpdate, AgentStatusEvent } from '../protocols/agent-info.js';
+import type { ActorSpec, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { AgentInfoUpdate, AgentStatusEvent } from '../../protocols/agent-info.js';
 
 export interface AgentInfoTable {
   apply(updates: readonly AgentInfoUpdate[], node: string, now: number): { stored: number; unknown: number; events: AgentStatusEvent[] };
@@ -45,7 +45,7 @@ function sweepEveryMs(disconnectionSeconds: number): number {
   return Math.min(10_000, Math.max(1000, (disconnectionSeconds * 1000) / 10));
 }
 
-export function agentInfoIngestOnMasterSpec(deps: AgentInfoIngestDeps): ActorSpec<State, AgentInfoIngestMsg> {
+export function agentInfoIngestSpec(deps: AgentInfoIngestDeps): ActorSpec<State, AgentInfoIngestMsg> {
   const log = deps.log.task('Agent-info sync');
   return {
     name: 'agent-info-ingest',

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { acknowledge, enqueue } from '../../../actors/agent-info-ingest-on-worker.js';
-import type { AgentInfoUpdate } from '../../../protocols/agent-info.js';
+import { acknowledge, enqueue } from '../../../../actors/worker/agent-info-sender.js';
+import type { AgentInfoUpdate } from '../../../../protocols/agent-info.js';
 
 const report = {
   uname: 'Linux |h |5 |#1 |x86_64 [Debian GNU/Linux|debian: 10 (buster)]', configSum: null, mergedSum: 'x', agentIp: null, labels: '',

@@ -7,9 +7,9 @@
 import {
   DEFAULT_GROUP, MAX_GROUPS_PER_AGENT, formatAgentId,
   type AgentRecord, type ForwardedEnrolment, type RegistryChange, type RegistryCommand, type RegistryError, type RegistryResult,
-} from '../protocols/registry.js';
-import { agentVersionTooHigh, MANAGER_VERSION, ENROLMENT_ERRORS } from '../protocols/enrolment.js';
-import { enrolmentKeyHash } from '../protocols/agent-keys.js';
+} from '../../protocols/registry.js';
+import { agentVersionTooHigh, MANAGER_VERSION, ENROLMENT_ERRORS } from '../../protocols/enrolment.js';
+import { enrolmentKeyHash } from '../../protocols/agent-keys.js';
 
 export type AgentStatus = 'never_connected' | 'pending' | 'active' | 'disconnected';
 

@@ -1,13 +1,13 @@
 /**
- * GroupsBroadcaster on the master: hands every committed registry change (keys and
+ * GroupsBroadcaster (master): hands every committed registry change (keys and
  * groups, in revision order) to every worker session as it happens, and every
  * sync_agent_groups sends the beacon (revision + checksum) that lets a worker notice
  * what it missed. Wazuh broadcasts its whole delta every 10 s; here the push is
  * immediate and the beacon only repairs.
  */
-import type { ActorRef, ActorSpec, Reply } from '../runtime/actor-kit.js';
-import type { Logger } from '../runtime/logger.js';
-import { REGISTRY_BATCH, type RevisedChange } from '../protocols/registry.js';
+import type { ActorRef, ActorSpec, Reply } from '../../runtime/actor-kit.js';
+import type { Logger } from '../../runtime/logger.js';
+import { REGISTRY_BATCH, type RevisedChange } from '../../protocols/registry.js';
 import type { Beacon } from './agent-registry.js';
 
 /** What a worker session takes from the broadcaster. */
@@ -36,7 +36,7 @@ export interface GroupsBroadcasterDeps {
   readonly fanOut: (push: RegistryPush) => void;
 }
 
-export function groupsBroadcasterOnMasterSpec(deps: GroupsBroadcasterDeps): ActorSpec<State, GroupsBroadcasterMsg> {
+export function groupsBroadcasterSpec(deps: GroupsBroadcasterDeps): ActorSpec<State, GroupsBroadcasterMsg> {
   const log = deps.log.task('Agent-groups send');
   const askBeacon = (): Promise<Beacon> => deps.registry.ask<Beacon>((reply) => ({ kind: 'beacon', reply }), deps.askMs);
   return {
