@@ -14,7 +14,7 @@ import { operatorCli } from './lib/cli.js';
 import { fail, formatTable } from './lib/output.js';
 import { parseClientKeys } from '../protocols/agent-keys.js';
 import { AGENT_NAME_RE, formatAgentId, GROUP_NAME_RE } from '../protocols/registry.js';
-import { SimulatedAgent, type SimulatedAgentCounts, type SimulatedAgentKey } from '../runtime/agents/simulated-agent.js';
+import { SimulatedAgent, type SimulatedAgentCounts, type SimulatedAgentKey } from '../sim/simulated-agent.js';
 
 const PROGRESS_MS = 5_000;
 /** After Ctrl-C during the ramp, how long enrolments and starts already under way may finish. */

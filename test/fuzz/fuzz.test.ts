@@ -31,7 +31,7 @@ import { EnrolmentServer, ENROLMENT_INVALID_REQUEST_ANSWER, ENROLMENT_MAX_REQUES
 import { enrolmentHandler } from '../../runtime/agents/enrolment-handler.js';
 import { RemoteServer } from '../../runtime/agents/remote-server.js';
 import { AgentGateway } from '../../runtime/agents/agent-gateway.js';
-import { SimulatedAgent, enrolAgent } from '../../runtime/agents/simulated-agent.js';
+import { SimulatedAgent, enrolAgent } from '../../sim/simulated-agent.js';
 import { RegistryDb } from '../../runtime/storage/registry-db.js';
 import { buildGroupMerged } from '../../runtime/storage/merged-mg.js';
 import { createGroupDir } from '../../runtime/storage/registry-files.js';

@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { AgentFrameDecoder, frameAgentMessage } from '../../protocols/agent-framing.js';
-import { decodeSecure, encodeSecure, splitSender, type AgentKeyMaterial, type Cipher } from '../../protocols/secure-message.js';
+import { AgentFrameDecoder, frameAgentMessage } from '../protocols/agent-framing.js';
+import { decodeSecure, encodeSecure, splitSender, type AgentKeyMaterial, type Cipher } from '../protocols/secure-message.js';
 
 export type SimulatedOs = 'debian10' | 'ubuntu22' | 'windows10';
 
