@@ -15,16 +15,10 @@ import tls from 'node:tls';
 import { AgentFrameDecoder, frameAgentMessage } from '../../../protocols/agent-framing.js';
 import { ACK, decodeSecure, encodeSecure, splitSender, type Cipher } from '../../../protocols/secure-message.js';
 import { ensureManagerCertificate } from '../../../runtime/agents/manager-certificate.js';
-import {
-  agentConfSumOf,
-  enrolmentRequestLine,
-  keepaliveText,
-  parseEnrolmentAnswer,
-  SimulatedAgent,
-  simulatedUname,
-  unmerge,
-  type SimulatedAgentOptions,
-} from '../../../sim/simulated-agent.js';
+import { keepaliveText } from '../../../protocols/agent-messages.js';
+import { enrolmentRequestLine, parseEnrolmentAnswer } from '../../../protocols/enrolment.js';
+import { agentConfSumOf, unmerge } from '../../../protocols/merged-mg.js';
+import { SimulatedAgent, simulatedUname, type SimulatedAgentOptions } from '../../../sim/simulated-agent.js';
 import { until, within } from '../../harness/wait.js';
 
 const KEY = { id: '001', name: 'agent-test', ip: 'any', key: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' };

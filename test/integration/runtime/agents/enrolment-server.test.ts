@@ -12,7 +12,9 @@ import { ensureManagerCertificate } from '../../../../runtime/agents/manager-cer
 import {
   ENROLMENT_INTERNAL_ERROR_ANSWER,
   ENROLMENT_INVALID_REQUEST_ANSWER,
-  ENROLMENT_MAX_REQUEST_BYTES,
+  ENROLMENT_MAX_LINE,
+} from '../../../../protocols/enrolment.js';
+import {
   EnrolmentServer,
   peerAddress,
   type EnrolmentServerOptions,
@@ -206,7 +208,7 @@ test('enrolment server - 70 000 bytes without a newline get the invalid-request 
 
 test('enrolment server - the limit is 69 632 bytes before the newline', async (t) => {
   const h = await startServer(t);
-  const longest = 'B'.repeat(ENROLMENT_MAX_REQUEST_BYTES);
+  const longest = 'B'.repeat(ENROLMENT_MAX_LINE);
   const ok = await exchange(t, h.server.port, `${longest}\n`);
   assert.equal(ok.chunks.join(''), KEY_ANSWER);
   assert.equal(h.calls.length, 1);
