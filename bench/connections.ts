@@ -12,7 +12,7 @@
  */
 import { makeCluster, listedNodes, waitFor, type TestCluster, type NodeProcess } from '../test/harness/cluster.js';
 import { startFleet, cpuMs, r2 } from './lib/fleet.js';
-import type { SimulatedAgent } from '../runtime/agents/simulated-agent.js';
+import type { SimulatedAgent } from '../sim/simulated-agent.js';
 
 const STEPS = (process.env['STEPS'] ?? '1000,2000,4000,6000,8000,10000').split(',').map(Number);
 const WINDOW_MS = Number(process.env['WINDOW'] ?? 10) * 1000;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeCluster, listedNodes, waitFor, type TestCluster, type NodeProcess } from '../test/harness/cluster.js';
 import { startFleet, quantile, r2 } from './lib/fleet.js';
-import type { SimulatedAgent } from '../runtime/agents/simulated-agent.js';
+import type { SimulatedAgent } from '../sim/simulated-agent.js';
 
 const AGENTS = Number(process.env['AGENTS'] ?? 5000);
 const SAMPLE = Number(process.env['SAMPLE'] ?? 200);

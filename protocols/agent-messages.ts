@@ -7,6 +7,7 @@
  * original bytes back (event text may be UTF-8 or binary-ish; it is not re-decoded).
  */
 import { agentVersionTooHigh } from './enrolment.js';
+import { MERGED_NAME } from './merged-mg.js';
 
 export type AgentMessage =
   /** `#!-agent startup[ <json>]`. version: null when no JSON was sent (the QA simulator). */
@@ -57,6 +58,8 @@ export const ERR_VERSION_MISSING = '#!-err {"message":"Couldn\'t retrieve versio
 export const MERGED_CHUNK_BYTES = 900;
 
 const STARTUP = 'agent startup';
+/** What an agent sends when it stops (§6.2), exact, trailing space. */
+export const AGENT_SHUTDOWN = '#!-agent shutdown ';
 const SHUTDOWN_RE = /^agent shutdown ?$/;
 const REQUEST = 'req ';
 const AGENT_IP_LABEL = '#"_agent_ip":';
@@ -292,4 +295,35 @@ function escapeSource(s: string): string {
  */
 export function eventLine(queue: string, agentId: string, agentName: string, registeredIp: string, location: string, text: string): string {
   return `${queue}:${escapeSource(`[${agentId}] (${agentName}) ${registeredIp}`)}->${location}:${text}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The agent's side: the texts an agent builds (used by the simulator), read back by the parsers above.
+
+/** What a keepalive carries (§7.1). */
+export interface KeepaliveParts {
+  uname: string;
+  version: string;
+  /** md5 of the agent's agent.conf; null leaves out the ` / <md5>` part (no agent.conf). */
+  agentConfSum: string | null;
+  labels?: Record<string, string>;
+  mergedSum: string;
+  agentIp: string;
+}
+
+/** The keepalive text, §7.1, laid out as the real agent's notify.c writes it. */
+export function keepaliveText(p: KeepaliveParts): string {
+  let text = `${CONTROL_PREFIX}${p.uname} - Wazuh ${p.version}${p.agentConfSum === null ? '' : ` / ${p.agentConfSum}`}\n`;
+  for (const [k, v] of Object.entries(p.labels ?? {})) text += `"${k}":${v}\n`;
+  return `${text}${p.mergedSum} ${MERGED_NAME}\n${AGENT_IP_LABEL}${p.agentIp}\n`;
+}
+
+/** `#!-agent startup {"version":"<version>"}` (§6.1). */
+export function startupText(version: string): string {
+  return `${CONTROL_PREFIX}${STARTUP} ${JSON.stringify({ version })}`;
+}
+
+/** An event, `<queue>:<location>:<text>` (§6.4). */
+export function eventText(queue: string, location: string, text: string): string {
+  return `${queue}:${location}:${text}`;
 }

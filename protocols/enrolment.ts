@@ -1,13 +1,14 @@
 /**
  * Enrolment (wazuh-authd, TCP 1515), the pure part: parsing the agent's one request
  * line with authd's checks in authd's order and exact error texts, the texts of the
- * checks that need registry state (done by the master), and the answer lines.
+ * checks that need registry state (done by the master), and the answer lines; and the
+ * agent's half (building the request line, reading the answer), used by the simulator.
  * No I/O here.
  */
 import { isValidAgentIp } from './agent-keys.js';
 import { AGENT_NAME_RE, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT, formatAgentId } from './registry.js';
 
-/** authd refuses request lines longer than this (bytes up to the first '\n'). */
+/** authd refuses request lines longer than this (bytes up to the first '\n'): its buffer, 64 KiB + 4 KiB. */
 export const ENROLMENT_MAX_LINE = 69_632;
 
 /** The Wazuh version this server interoperates as; newer agents are refused by default. */
@@ -17,6 +18,9 @@ export const MANAGER_VERSION = 'v4.14.5';
 const MAX_GROUPS_FIELD = 255 * 128;
 
 export type UnterminatedField = 'version' | 'group' | 'IP' | 'key';
+
+/** ENROLMENT_ERRORS.internal without the agent's name (ENROLMENT_INTERNAL_ERROR_ANSWER). */
+const INTERNAL_ERROR = 'ERROR: Internal manager error adding agent';
 
 /** Every error text an agent can receive, before `. Unable to add agent` is added. */
 export const ENROLMENT_ERRORS = {
@@ -33,7 +37,7 @@ export const ENROLMENT_ERRORS = {
   invalidGroup: (group: string): string => `ERROR: Invalid group: ${group}`,
   duplicateIp: (ip: string): string => `ERROR: Duplicate IP: ${ip}`,
   duplicateName: (name: string): string => `ERROR: Duplicate agent name: ${name}`,
-  internal: (name: string): string => `ERROR: Internal manager error adding agent: ${name}`,
+  internal: (name: string): string => `${INTERNAL_ERROR}: ${name}`,
 } as const;
 
 /** Sent as is (no `. Unable to add agent`) when a worker cannot reach the master; Wazuh's spelling. */
@@ -55,6 +59,8 @@ export type EnrolmentParse = { ok: true; request: EnrolmentRequest } | { ok: fal
 
 const PASS_PREFIX = 'OSSEC PASS: ';
 const NAME_TAG = 'OSSEC A:';
+/** The success answer up to the key line. */
+const KEY_ANSWER_OPEN = "OSSEC K:'";
 const KEY_HASH_RE = /^[0-9a-f]{40}$/;
 
 type Quoted = { value: string; rest: string } | 'absent' | 'unterminated';
@@ -183,10 +189,65 @@ export function agentVersionTooHigh(agentVersion: string, managerVersion: string
 
 /** The success answer; authd adds no newline. */
 export function keyAnswer(id: number, name: string, ip: string, key: string): string {
-  return `OSSEC K:'${formatAgentId(id)} ${name} ${ip} ${key}'`;
+  return `${KEY_ANSWER_OPEN}${formatAgentId(id)} ${name} ${ip} ${key}'`;
 }
 
 /** The failure answer for any ENROLMENT_ERRORS text. */
 export function errorAnswer(error: string): string {
   return `${error}. Unable to add agent`;
+}
+
+/** The answer to a request line longer than ENROLMENT_MAX_LINE. */
+export const ENROLMENT_INVALID_REQUEST_ANSWER = errorAnswer(ENROLMENT_ERRORS.invalidRequest);
+/** The answer when handling a request failed inside the server. */
+export const ENROLMENT_INTERNAL_ERROR_ANSWER = errorAnswer(INTERNAL_ERROR);
+
+// ---------------------------------------------------------------------------------------------------------------
+// The agent's side: the request line it sends and how it reads the answer (used by the simulator).
+
+/** What an agent puts in its request line. */
+export interface EnrolmentRequestParts {
+  name: string;
+  /** Default MANAGER_VERSION. */
+  version?: string;
+  password?: string;
+  groups?: readonly string[];
+}
+
+/** The key an enrolment answer gives: the parts of the agent's client.keys line, as sent. */
+export interface EnrolmentKey {
+  id: string;
+  name: string;
+  ip: string;
+  key: string;
+}
+
+/** `[OSSEC PASS: <pw> ]OSSEC A:'<name>' V:'<version>'[ G:'<g1,g2>']\n` (§3.2). */
+export function enrolmentRequestLine(r: EnrolmentRequestParts): string {
+  const pass = r.password !== undefined && r.password !== '' ? `${PASS_PREFIX}${r.password} ` : '';
+  const groups = r.groups && r.groups.length > 0 ? ` G:'${r.groups.join(',')}'` : '';
+  return `${pass}${NAME_TAG}'${r.name}' V:'${r.version ?? MANAGER_VERSION}'${groups}\n`;
+}
+
+/** True once `answer` (what arrived so far) holds a whole key answer: the agent need not wait for the close. */
+export function keyAnswerComplete(answer: string): boolean {
+  const at = answer.indexOf(KEY_ANSWER_OPEN);
+  return at >= 0 && answer.indexOf("'", at + KEY_ANSWER_OPEN.length) >= 0;
+}
+
+/** Parses `OSSEC K:'id name ip key'` as the real agent does (§3.4); throws an Error with the server's text otherwise. */
+export function parseEnrolmentAnswer(answer: string): EnrolmentKey {
+  const at = answer.indexOf(KEY_ANSWER_OPEN);
+  if (at >= 0) {
+    const start = at + KEY_ANSWER_OPEN.length;
+    const close = answer.indexOf("'", start);
+    const fields = (close < 0 ? '' : answer.slice(start, close)).split(' ');
+    const [id, name, ip, key] = fields;
+    if (fields.length === 4 && id !== undefined && /^\d{1,8}$/.test(id) && name && ip && key && /^[A-Za-z0-9._-]{2,128}$/.test(key)) {
+      return { id, name, ip, key };
+    }
+    throw new Error(`malformed enrolment answer: ${JSON.stringify(answer.trim())}`);
+  }
+  const text = answer.trim();
+  throw new Error(text === '' ? 'the enrolment server closed the connection without an answer' : text);
 }

@@ -14,7 +14,8 @@ import { operatorCli } from './lib/cli.js';
 import { fail, formatTable } from './lib/output.js';
 import { parseClientKeys } from '../protocols/agent-keys.js';
 import { AGENT_NAME_RE, formatAgentId, GROUP_NAME_RE } from '../protocols/registry.js';
-import { SimulatedAgent, type SimulatedAgentCounts, type SimulatedAgentKey } from '../runtime/agents/simulated-agent.js';
+import type { EnrolmentKey } from '../protocols/enrolment.js';
+import { SimulatedAgent, type SimulatedAgentCounts } from '../sim/simulated-agent.js';
 
 const PROGRESS_MS = 5_000;
 /** After Ctrl-C during the ramp, how long enrolments and starts already under way may finish. */
@@ -76,7 +77,7 @@ const servers = argv.server !== undefined
 
 // --- keys ------------------------------------------------------------------------------------------------------
 
-const known = new Map<string, SimulatedAgentKey>();
+const known = new Map<string, EnrolmentKey>();
 let keysTail = '';
 if (argv.keys !== undefined) {
   let text = '';
@@ -94,7 +95,7 @@ if (argv.keys !== undefined) {
 
 let appending: Promise<void> = Promise.resolve();
 /** Appends one enrolled key to --keys, in enrolment order, one write at a time. */
-function rememberKey(k: SimulatedAgentKey): void {
+function rememberKey(k: EnrolmentKey): void {
   const file = argv.keys;
   if (file === undefined) return;
   const line = `${keysTail}${k.id} ${k.name} ${k.ip} ${k.key}\n`;
@@ -157,7 +158,7 @@ async function worker(): Promise<void> {
   for (let i = next++; i < agents.length && !stopping; i = next++) {
     const agent = agents[i] as SimulatedAgent;
     const hadKey = agent.key !== null;
-    let key: SimulatedAgentKey;
+    let key: EnrolmentKey;
     try {
       key = await agent.enrolNow();
     } catch (err) {

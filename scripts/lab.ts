@@ -20,7 +20,7 @@ import { hideBin } from 'yargs/helpers';
 import { controlRequest } from '../runtime/control/control-client.js';
 import { writeNodeHome } from './lib/node-home.js';
 import { formatTable } from './lib/output.js';
-import { SimulatedAgent } from '../runtime/agents/simulated-agent.js';
+import { SimulatedAgent } from '../sim/simulated-agent.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('lab')

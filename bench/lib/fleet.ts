@@ -3,7 +3,7 @@
  * started against agent services, and the CPU time of a node process from /proc.
  */
 import fs from 'node:fs';
-import { SimulatedAgent, type SimulatedAgentOptions } from '../../runtime/agents/simulated-agent.js';
+import { SimulatedAgent, type SimulatedAgentOptions } from '../../sim/simulated-agent.js';
 
 export interface FleetNode {
   readonly authPort: number;

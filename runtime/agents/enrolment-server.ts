@@ -8,14 +8,11 @@
  */
 import type net from 'node:net';
 import tls from 'node:tls';
+import {
+  ENROLMENT_INTERNAL_ERROR_ANSWER, ENROLMENT_INVALID_REQUEST_ANSWER, ENROLMENT_MAX_LINE,
+} from '../../protocols/enrolment.js';
 import type { Logger } from '../logger.js';
 import { PerSourceLimit, RefusalWarnings } from '../transport/per-source-limit.js';
-
-/** authd's buffer (64 KiB + 4 KiB): a longer request line is refused. */
-export const ENROLMENT_MAX_REQUEST_BYTES = 69_632;
-export const ENROLMENT_INVALID_REQUEST_ANSWER = 'ERROR: Invalid request for new agent. Unable to add agent';
-export const ENROLMENT_INTERNAL_ERROR_ANSWER = 'ERROR: Internal manager error adding agent. Unable to add agent';
-
 
 export interface EnrolmentServerOptions {
   /** '0.0.0.0' or a specific address. */
@@ -247,10 +244,10 @@ export class EnrolmentServer {
       const newline = chunk.indexOf(0x0a);
       const part = newline < 0 ? chunk : chunk.subarray(0, newline);
       size += part.length;
-      if (size > ENROLMENT_MAX_REQUEST_BYTES) {
+      if (size > ENROLMENT_MAX_LINE) {
         clearTimer();
         received = [];
-        log.warning(`Enrolment request from ${peer} refused: longer than ${ENROLMENT_MAX_REQUEST_BYTES} bytes.`);
+        log.warning(`Enrolment request from ${peer} refused: longer than ${ENROLMENT_MAX_LINE} bytes.`);
         answer(ENROLMENT_INVALID_REQUEST_ANSWER);
         return;
       }

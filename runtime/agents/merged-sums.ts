@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { multigroupHash } from '../storage/merged-mg.js';
+import { multigroupHash } from '../../protocols/merged-mg.js';
 
 interface Known { readonly mtimeMs: number; readonly size: number; readonly md5: string }
 

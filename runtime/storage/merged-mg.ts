@@ -11,8 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-
-export interface SharedFile { name: string; content: Buffer }
+import { AGENT_CONF_NAME, AR_CONF_NAME, MERGED_NAME, multigroupHash, renderMerged, type SharedFile } from '../../protocols/merged-mg.js';
 
 export interface CollectedFiles {
   /** Regular text files, relative names with '/', sorted byte-wise. */
@@ -35,10 +34,6 @@ export interface MultigroupResult extends MergedResult {
   /** First 8 hex chars of sha256 of the CSV: the folder name and the merged.mg header. */
   hash: string;
 }
-
-export const MERGED_NAME = 'merged.mg';
-export const AR_CONF_NAME = 'ar.conf';
-export const AGENT_CONF_NAME = 'agent.conf';
 
 const DIR_MODE = 0o770;
 const FILE_MODE = 0o660;
@@ -63,20 +58,6 @@ export const groupDirOf = (home: string, group: string): string => path.join(hom
 export const groupMergedPath = (home: string, group: string): string => path.join(groupDirOf(home, group), MERGED_NAME);
 export const multigroupMergedPath = (home: string, hash: string): string =>
   path.join(home, 'var', 'multigroups', hash, MERGED_NAME);
-
-/** `#<header>\n` then `!<size> <name>\n<content>` per file, in the order given. */
-export function renderMerged(header: string, files: readonly SharedFile[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`#${header}\n`, 'utf8')];
-  for (const file of files) {
-    parts.push(Buffer.from(`!${file.content.length} ${file.name}\n`, 'utf8'), file.content);
-  }
-  return Buffer.concat(parts);
-}
-
-/** First 8 hex characters of sha256 of the multigroup CSV (e.g. 'a,b'). */
-export function multigroupHash(csv: string): string {
-  return createHash('sha256').update(csv, 'utf8').digest('hex').slice(0, 8);
-}
 
 /**
  * Every regular file under a group folder, recursing into subfolders. Names starting

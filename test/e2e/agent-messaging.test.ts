@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { makeCluster, listedNodes, runCli, waitFor, FAST_INTERVALS, type NodeProcess, type TestCluster } from '../harness/cluster.js';
 import { startRedisServer } from '../harness/redis-server.js';
-import { SimulatedAgent, type SimulatedAgentOptions } from '../../runtime/agents/simulated-agent.js';
+import { SimulatedAgent, type SimulatedAgentOptions } from '../../sim/simulated-agent.js';
 import { controlRequest } from '../../runtime/control/control-client.js';
 
 const CLUSTER_JSON = {

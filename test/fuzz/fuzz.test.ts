@@ -27,11 +27,13 @@ import { HANG_MS, until, within } from '../harness/wait.js';
 import { freePort } from '../harness/cluster.js';
 import { createLogger, MemorySink } from '../../runtime/logger.js';
 import { ensureManagerCertificate } from '../../runtime/agents/manager-certificate.js';
-import { EnrolmentServer, ENROLMENT_INVALID_REQUEST_ANSWER, ENROLMENT_MAX_REQUEST_BYTES } from '../../runtime/agents/enrolment-server.js';
+import { EnrolmentServer } from '../../runtime/agents/enrolment-server.js';
+import { ENROLMENT_INVALID_REQUEST_ANSWER, ENROLMENT_MAX_LINE } from '../../protocols/enrolment.js';
 import { enrolmentHandler } from '../../runtime/agents/enrolment-handler.js';
 import { RemoteServer } from '../../runtime/agents/remote-server.js';
 import { AgentGateway } from '../../runtime/agents/agent-gateway.js';
-import { SimulatedAgent, enrolAgent } from '../../runtime/agents/simulated-agent.js';
+import { enrolAgent } from '../../sim/enrol-agent.js';
+import { SimulatedAgent } from '../../sim/simulated-agent.js';
 import { RegistryDb } from '../../runtime/storage/registry-db.js';
 import { buildGroupMerged } from '../../runtime/storage/merged-mg.js';
 import { createGroupDir } from '../../runtime/storage/registry-files.js';
@@ -173,14 +175,14 @@ test('fuzz - live: 2,000 mutated enrolment lines over TLS, each answered as the 
     if (payload.length === 0) return '';
     const newline = payload.indexOf(0x0a);
     const line = newline < 0 ? payload : payload.subarray(0, newline);
-    if (line.length > ENROLMENT_MAX_REQUEST_BYTES) return ENROLMENT_INVALID_REQUEST_ANSWER;
+    if (line.length > ENROLMENT_MAX_LINE) return ENROLMENT_INVALID_REQUEST_ANSWER;
     return oracle(line.toString('utf8'), '127.0.0.1');
   };
 
   const CASES_LIVE = 2000;
   const payloads = Array.from({ length: CASES_LIVE }, (_, i) => {
     const rng = Rng.from(SEED, 'live-enrolment', i);
-    if (i % 250 === 0) return Buffer.from(`OSSEC A:'${'A'.repeat(ENROLMENT_MAX_REQUEST_BYTES)}'\n`); // over authd's limit
+    if (i % 250 === 0) return Buffer.from(`OSSEC A:'${'A'.repeat(ENROLMENT_MAX_LINE)}'\n`); // over authd's limit
     if (rng.chance(0.03)) return randomBytes(rng, 400);
     return Buffer.from(generateEnrolmentLine(rng, CI_PROFILE), rng.chance(0.85) ? 'utf8' : 'latin1');
   });

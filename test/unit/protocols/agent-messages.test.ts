@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  AGENT_ACK, classifyAgentMessage, eventLine, mergedPush, parseKeepalive, parseUname, startupAnswer,
-  type AgentMessage, type KeepaliveInfo, type OsFields,
+  AGENT_ACK, AGENT_SHUTDOWN, classifyAgentMessage, eventLine, eventText, keepaliveText, mergedPush, parseKeepalive, parseUname,
+  startupAnswer, startupText, type AgentMessage, type KeepaliveInfo, type KeepaliveParts, type OsFields,
 } from '../../../protocols/agent-messages.js';
 
 const MANAGER = 'v4.14.5';
@@ -180,4 +180,57 @@ test('agent-messages - eventLine escapes the source part only', () => {
   // location + ':' + text is the original, however the location was split.
   const ev = msg('f:C:\\logs\\app.log:line') as Extract<AgentMessage, { kind: 'event' }>;
   assert.equal(eventLine(ev.queue, '003', 'w', 'any', ev.location, ev.text), 'f:[003] (w) any->C:\\logs\\app.log:line');
+});
+
+// Round trips: what the agent's half builds (the simulator's texts), the manager's half reads back.
+
+/** As the simulator sends it: the text as UTF-8 bytes. */
+const sent = (text: string): AgentMessage => classifyAgentMessage(Buffer.from(text, 'utf8'));
+
+/** Builds a keepalive from `parts`, reads it as the manager does, and checks every field came back. */
+function keepaliveRoundTrip(parts: KeepaliveParts, labels: string): KeepaliveInfo {
+  const m = sent(keepaliveText(parts));
+  assert.equal(m.kind, 'keepalive');
+  const info = (m as Extract<AgentMessage, { kind: 'keepalive' }>).info;
+  assert.equal(info.uname, parts.uname);
+  assert.equal(info.version, `Wazuh ${parts.version}`);
+  assert.equal(info.configSum, parts.agentConfSum);
+  assert.equal(info.mergedSum, parts.mergedSum);
+  assert.equal(info.agentIp, parts.agentIp);
+  assert.equal(info.labels, labels);
+  assert.deepEqual(info.os, parseUname(parts.uname));
+  return info;
+}
+
+test('agent-messages round trip - keepaliveText is read back field by field', () => {
+  const info = keepaliveRoundTrip({
+    uname: DEBIAN_UNAME, version: 'v4.14.5', agentConfSum: MD5, labels: { env: 'ci', 'team.name': 'blue' }, mergedSum: MERGED, agentIp: '10.0.0.7',
+  }, '"env":ci\n"team.name":blue');
+  assert.equal(info.os.platform, 'debian');
+});
+
+test('agent-messages round trip - keepaliveText builds the captured §7.1 keepalive', () => {
+  assert.equal(keepaliveText({ uname: DEBIAN_UNAME, version: 'v4.14.5', agentConfSum: MD5, labels: { env: 'ci' }, mergedSum: MERGED, agentIp: '10.0.2.15' }),
+    SIMULATOR_KEEPALIVE);
+});
+
+test('agent-messages round trip - a keepalive without agent.conf, labels or merged.mg', () => {
+  const uname = 'Microsoft Windows 10 Pro [Ver: 10.0.19045.2006] |win01 |x86_64';
+  const info = keepaliveRoundTrip({ uname, version: 'v4.9.0', agentConfSum: null, mergedSum: 'x', agentIp: '192.168.1.20' }, '');
+  assert.equal(info.os.platform, 'windows');
+});
+
+test('agent-messages round trip - startupText is a startup with its version, answered by the version rule', () => {
+  for (const version of ['v4.14.5', 'v4.9.0', 'v5.0.0']) {
+    assert.deepEqual(sent(startupText(version)), { kind: 'startup', version, badJson: false });
+  }
+  assert.equal(startupAnswer(startup(startupText('v4.9.0')), MANAGER), AGENT_ACK);
+  assert.equal(startupAnswer(startup(startupText('v5.0.0')), MANAGER), ERR_HIGH);
+});
+
+test('agent-messages round trip - the shutdown text and events', () => {
+  assert.deepEqual(sent(AGENT_SHUTDOWN), { kind: 'shutdown' });
+  assert.deepEqual(sent(eventText('1', '/var/log/syslog', 'Jan 29 10:03:41 web01 sshd[42]: a: b')),
+    { kind: 'event', queue: '1', location: '/var/log/syslog', text: 'Jan 29 10:03:41 web01 sshd[42]: a: b' });
+  assert.deepEqual(sent(eventText('x', 'journald', '')), { kind: 'event', queue: 'x', location: 'journald', text: '' });
 });

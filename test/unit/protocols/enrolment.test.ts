@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  CANNOT_REACH_MASTER, ENROLMENT_ERRORS, ENROLMENT_MAX_LINE, MANAGER_VERSION,
-  agentVersionTooHigh, errorAnswer, keyAnswer, parseEnrolmentLine, type EnrolmentRequest,
+  CANNOT_REACH_MASTER, ENROLMENT_ERRORS, ENROLMENT_INTERNAL_ERROR_ANSWER, ENROLMENT_INVALID_REQUEST_ANSWER, ENROLMENT_MAX_LINE,
+  MANAGER_VERSION, agentVersionTooHigh, enrolmentRequestLine, errorAnswer, keyAnswer, keyAnswerComplete, parseEnrolmentAnswer,
+  parseEnrolmentLine, type EnrolmentRequest, type EnrolmentRequestParts,
 } from '../../../protocols/enrolment.js';
 
 const HASH = 'c8c5819f112aa236f889c34c9e0debb80bd3e1fd';
@@ -167,4 +168,57 @@ test('enrolment - answers: the key line without newline, errors with the suffix'
   assert.equal(keyAnswer(1234, 'n1', '10.0.0.1', KEY), `OSSEC K:'1234 n1 10.0.0.1 ${KEY}'`);
   assert.equal(errorAnswer(ENROLMENT_ERRORS.duplicateName('web01')), 'ERROR: Duplicate agent name: web01. Unable to add agent');
   assert.equal(errorAnswer(ENROLMENT_ERRORS.invalidPassword), 'ERROR: Invalid password. Unable to add agent');
+});
+
+test('enrolment - the answers the listener sends on its own', () => {
+  assert.equal(ENROLMENT_INVALID_REQUEST_ANSWER, 'ERROR: Invalid request for new agent. Unable to add agent');
+  assert.equal(ENROLMENT_INTERNAL_ERROR_ANSWER, 'ERROR: Internal manager error adding agent. Unable to add agent');
+  assert.equal(ENROLMENT_ERRORS.internal('web01'), 'ERROR: Internal manager error adding agent: web01');
+});
+
+// Round trips: what the agent's half builds (the simulator's line), the manager's half parses, and back.
+
+test('enrolment round trip - the request line an agent builds parses to the same request', () => {
+  const cases: { parts: EnrolmentRequestParts; password: string | null; want: EnrolmentRequest }[] = [
+    { parts: { name: 'sim-agent-1' }, password: null, want: { ...bare('sim-agent-1'), version: MANAGER_VERSION } },
+    { parts: { name: 'a1', version: 'v4.9.0', password: 'pw', groups: ['web', 'db'] }, password: 'pw',
+      want: { name: 'a1', version: 'v4.9.0', groups: ['web', 'db'], ip: null, keyHash: null } },
+    // a password the server does not ask for is tolerated
+    { parts: { name: 'a.b_c-d', version: 'v4.14.5', password: 'unasked', groups: ['default'] }, password: null,
+      want: { name: 'a.b_c-d', version: 'v4.14.5', groups: ['default'], ip: null, keyHash: null } },
+    // an empty password or group list is left out of the line
+    { parts: { name: 'n2', password: '', groups: [] }, password: null, want: { ...bare('n2'), version: MANAGER_VERSION } },
+  ];
+  for (const c of cases) assert.deepEqual(request(enrolmentRequestLine(c.parts), c.password), c.want, JSON.stringify(c.parts));
+});
+
+test("enrolment round trip - a line built with the wrong password, or none, is refused with authd's text", () => {
+  assert.equal(error(enrolmentRequestLine({ name: 'a1', password: 'wrong' }), 'pw'), ENROLMENT_ERRORS.invalidPassword);
+  assert.equal(error(enrolmentRequestLine({ name: 'a1' }), 'pw'), ENROLMENT_ERRORS.invalidPassword);
+});
+
+test('enrolment round trip - the key answer is read back by the agent, as soon as it is complete', () => {
+  const answer = keyAnswer(7, 'a1', '10.0.0.1', KEY);
+  assert.deepEqual(parseEnrolmentAnswer(answer), { id: '007', name: 'a1', ip: '10.0.0.1', key: KEY });
+  assert.deepEqual(parseEnrolmentAnswer(keyAnswer(12_345_678, 'n1', 'any', KEY)), { id: '12345678', name: 'n1', ip: 'any', key: KEY });
+  assert.equal(keyAnswerComplete(answer), true);
+  assert.equal(keyAnswerComplete(answer.slice(0, -1)), false);
+  assert.equal(keyAnswerComplete(''), false);
+});
+
+test("enrolment round trip - every error answer reaches the agent as the server's text", () => {
+  const answers = [
+    errorAnswer(ENROLMENT_ERRORS.invalidPassword),
+    errorAnswer(ENROLMENT_ERRORS.invalidName('bad name')),
+    errorAnswer(ENROLMENT_ERRORS.duplicateName('a1')),
+    errorAnswer(ENROLMENT_ERRORS.maxGroups),
+    errorAnswer(ENROLMENT_ERRORS.versionTooHigh),
+    ENROLMENT_INVALID_REQUEST_ANSWER,
+    ENROLMENT_INTERNAL_ERROR_ANSWER,
+    CANNOT_REACH_MASTER,
+  ];
+  for (const answer of answers) {
+    assert.equal(keyAnswerComplete(answer), false, answer);
+    assert.throws(() => parseEnrolmentAnswer(answer), (err: Error) => err.message === answer, answer);
+  }
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RemoteServer } from '../../../../runtime/agents/remote-server.js';
 import { AgentGateway, ipMatches } from '../../../../runtime/agents/agent-gateway.js';
-import { SimulatedAgent } from '../../../../runtime/agents/simulated-agent.js';
+import { SimulatedAgent } from '../../../../sim/simulated-agent.js';
 import { RegistryDb } from '../../../../runtime/storage/registry-db.js';
 import { buildGroupMerged } from '../../../../runtime/storage/merged-mg.js';
 import { createGroupDir } from '../../../../runtime/storage/registry-files.js';

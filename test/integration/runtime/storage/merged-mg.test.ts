@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  buildGroupMerged, buildMultigroupMerged, collectGroupFiles, mergedChecksum, multigroupHash, renderMerged,
+  buildGroupMerged, buildMultigroupMerged, collectGroupFiles, mergedChecksum,
 } from '../../../../runtime/storage/merged-mg.js';
 
 function tempHome(): { dir: string; put: (rel: string, content: string | Buffer) => void } {
@@ -22,15 +22,6 @@ function tempHome(): { dir: string; put: (rel: string, content: string | Buffer)
 }
 
 const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
-
-test('merged-mg - renderMerged: header, size lines, content without extra newline', () => {
-  const out = renderMerged('g', [
-    { name: 'b.txt', content: Buffer.from('no newline') },
-    { name: 'a.txt', content: Buffer.from('é\n') },
-    { name: 'empty', content: Buffer.alloc(0) },
-  ]);
-  assert.equal(out.toString('utf8'), '#g\n!10 b.txt\nno newline!3 a.txt\né\n!0 empty\n');
-});
 
 test('merged-mg - a group bundle: exact bytes, skipped files, md5 of the written file', async (t) => {
   const { dir, put } = tempHome();
@@ -107,12 +98,6 @@ test('merged-mg - byte-wise (strcmp) order of full relative paths', async (t) =>
   // '-'=0x2d < '.'=0x2e < '/'=0x2f; uppercase < '_' < lowercase < multi-byte UTF-8
   assert.deepEqual(files.map((f) => f.name), ['B.txt', 'Z/z.txt', '_u.txt', 'a-z.txt', 'a.txt', 'a/b.txt', 'ä.txt']);
   for (const f of files) assert.equal(f.content.toString('utf8'), f.name);
-});
-
-test('merged-mg - multigroupHash is the first 8 hex chars of sha256 of the CSV', () => {
-  assert.equal(multigroupHash('a,b'), createHash('sha256').update('a,b').digest('hex').slice(0, 8));
-  assert.match(multigroupHash('default,web'), /^[0-9a-f]{8}$/);
-  assert.notEqual(multigroupHash('a,b'), multigroupHash('b,a'));
 });
 
 test('merged-mg - a multigroup bundle: header, agent.conf markers, later group wins', async (t) => {

@@ -12,20 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { type TestContext } from 'node:test';
 import tls from 'node:tls';
-import { AgentFrameDecoder, frameAgentMessage } from '../../../../protocols/agent-framing.js';
-import { ACK, decodeSecure, encodeSecure, splitSender, type Cipher } from '../../../../protocols/secure-message.js';
-import { ensureManagerCertificate } from '../../../../runtime/agents/manager-certificate.js';
-import {
-  agentConfSumOf,
-  enrolmentRequestLine,
-  keepaliveText,
-  parseEnrolmentAnswer,
-  SimulatedAgent,
-  simulatedUname,
-  unmerge,
-  type SimulatedAgentOptions,
-} from '../../../../runtime/agents/simulated-agent.js';
-import { until, within } from '../../../harness/wait.js';
+import { AgentFrameDecoder, frameAgentMessage } from '../../../protocols/agent-framing.js';
+import { ACK, decodeSecure, encodeSecure, splitSender, type Cipher } from '../../../protocols/secure-message.js';
+import { ensureManagerCertificate } from '../../../runtime/agents/manager-certificate.js';
+import { keepaliveText } from '../../../protocols/agent-messages.js';
+import { enrolmentRequestLine, parseEnrolmentAnswer } from '../../../protocols/enrolment.js';
+import { agentConfSumOf, unmerge } from '../../../protocols/merged-mg.js';
+import { SimulatedAgent, simulatedUname, type SimulatedAgentOptions } from '../../../sim/simulated-agent.js';
+import { until, within } from '../../harness/wait.js';
 
 const KEY = { id: '001', name: 'agent-test', ip: 'any', key: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' };
 const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');

@@ -4,33 +4,29 @@
  * or UDP (one datagram per message): `#!-agent startup`, keepalives laid out as the
  * real agent's notify.c writes them (§7.1), events `<queue>:<location>:<text>`, and
  * the shared-file push the manager answers a stale merged.mg checksum with (§9.3/§9.4).
- * Used by the agent_simulator load tool, by e2e tests and by benchmarks.
+ * Used by the agent_simulator load tool, by e2e tests and by benchmarks; the node never
+ * imports it. The texts it builds and reads are the agent halves in protocols/
+ * (agent-messages, enrolment, merged-mg); the connection is ./link.ts, enrolment
+ * ./enrol-agent.ts.
  *
  * Deliberately simple: a connection the server closes is counted as an error and the
  * agent stops (no automatic reconnect); only `#!-force_reconnect` reconnects it.
  */
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
-import net from 'node:net';
-import tls from 'node:tls';
-import { AgentFrameDecoder, frameAgentMessage } from '../../protocols/agent-framing.js';
-import { decodeSecure, encodeSecure, splitSender, type AgentKeyMaterial, type Cipher } from '../../protocols/secure-message.js';
+import { AGENT_SHUTDOWN, CONTROL_PREFIX, eventText, keepaliveText, startupText } from '../protocols/agent-messages.js';
+import type { EnrolmentKey } from '../protocols/enrolment.js';
+import { agentConfSumOf, MERGED_NAME } from '../protocols/merged-mg.js';
+import { decodeSecure, encodeSecure, splitSender, type AgentKeyMaterial, type Cipher } from '../protocols/secure-message.js';
+import { enrolAgent } from './enrol-agent.js';
+import { tcpLink, udpLink, type Link, type LinkEvents } from './link.js';
 
 export type SimulatedOs = 'debian10' | 'ubuntu22' | 'windows10';
-
-/** The parts of the agent's client.keys line. */
-export interface SimulatedAgentKey {
-  id: string;
-  name: string;
-  ip: string;
-  key: string;
-}
 
 export interface SimulatedAgentOptions {
   name: string;
   /** Enrolment: host + port (TLS, rejectUnauthorized false), optional password and groups; or an existing key. */
   enrol?: { host: string; port: number; password?: string; groups?: string[] };
-  key?: SimulatedAgentKey;
+  key?: EnrolmentKey;
   /** Agent messaging: host + port, 'tcp' or 'udp'. */
   server: { host: string; port: number; transport: 'tcp' | 'udp' };
   /** Default 'aes'. */
@@ -74,8 +70,6 @@ export const NO_MERGED_SUM = 'x';
 export const STARTUP_TIMEOUT_MS = 10_000;
 const ACK_TIMEOUT_MS = 10_000;
 const WAIT_FOR_DEFAULT_MS = 10_000;
-const ENROL_TIMEOUT_MS = 20_000;
-const CLOSE_GRACE_MS = 2_000;
 const RECEIVED_LIMIT = 1_000;
 const PENDING_ACK_LIMIT = 1_000;
 /** A push larger than this is abandoned (and counted as an error). */
@@ -90,10 +84,6 @@ const ERR_PREFIX = '#!-err';
 const UP_PREFIX = '#!-up file ';
 const CLOSE_PREFIX = '#!-close file';
 const FORCE_RECONNECT = '#!-force_reconnect';
-const CONTROL_PREFIX = '#!-';
-const SHUTDOWN_TEXT = '#!-agent shutdown ';
-const MERGED_NAME = 'merged.mg';
-const AGENT_CONF_NAME = 'agent.conf';
 
 const md5hex = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -108,278 +98,6 @@ export function simulatedUname(os: SimulatedOs, name: string): string {
     case 'windows10':
       return `Microsoft Windows 10 Pro [Ver: 10.0.19045.2006] |${name} |x86_64`;
   }
-}
-
-export interface KeepaliveParts {
-  uname: string;
-  version: string;
-  /** md5 of the agent's agent.conf; null leaves out the ` / <md5>` part (no agent.conf). */
-  agentConfSum: string | null;
-  labels?: Record<string, string>;
-  mergedSum: string;
-  agentIp: string;
-}
-
-/** The keepalive text, §7.1. */
-export function keepaliveText(p: KeepaliveParts): string {
-  let text = `#!-${p.uname} - Wazuh ${p.version}${p.agentConfSum === null ? '' : ` / ${p.agentConfSum}`}\n`;
-  for (const [k, v] of Object.entries(p.labels ?? {})) text += `"${k}":${v}\n`;
-  return `${text}${p.mergedSum} ${MERGED_NAME}\n#"_agent_ip":${p.agentIp}\n`;
-}
-
-/** The files of a merged.mg as the agent-side reader sees them (§9.2): `!<size> <name>\n<content>`, `#` lines skipped. */
-export function unmerge(merged: Buffer): { name: string; content: Buffer }[] {
-  const files: { name: string; content: Buffer }[] = [];
-  let pos = 0;
-  while (pos < merged.length) {
-    const nl = merged.indexOf(0x0a, pos);
-    const end = nl < 0 ? merged.length : nl;
-    if (merged[pos] === 0x21 /* ! */) {
-      const m = /^!(\d+) (.+)$/.exec(merged.toString('latin1', pos, end));
-      if (m && nl >= 0) {
-        const size = Number(m[1]);
-        const start = nl + 1;
-        files.push({ name: m[2] ?? '', content: merged.subarray(start, Math.min(start + size, merged.length)) });
-        pos = start + size;
-        continue;
-      }
-    }
-    pos = end + 1;
-  }
-  return files;
-}
-
-/** md5 of the agent.conf inside a merged.mg, null when it has none. */
-export function agentConfSumOf(merged: Buffer): string | null {
-  const conf = unmerge(merged).find((f) => f.name === AGENT_CONF_NAME);
-  return conf ? md5hex(conf.content) : null;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Enrolment
-
-export interface EnrolRequest {
-  name: string;
-  version?: string;
-  password?: string;
-  groups?: readonly string[];
-}
-
-/** `[OSSEC PASS: <pw> ]OSSEC A:'<name>' V:'<version>'[ G:'<g1,g2>']\n` (§3.2). */
-export function enrolmentRequestLine(r: EnrolRequest): string {
-  const pass = r.password !== undefined && r.password !== '' ? `OSSEC PASS: ${r.password} ` : '';
-  const groups = r.groups && r.groups.length > 0 ? ` G:'${r.groups.join(',')}'` : '';
-  return `${pass}OSSEC A:'${r.name}' V:'${r.version ?? DEFAULT_AGENT_VERSION}'${groups}\n`;
-}
-
-/** Parses `OSSEC K:'id name ip key'` as the real agent does (§3.4); throws an Error with the server's text otherwise. */
-export function parseEnrolmentAnswer(answer: string): SimulatedAgentKey {
-  const at = answer.indexOf("OSSEC K:'");
-  if (at >= 0) {
-    const start = at + "OSSEC K:'".length;
-    const close = answer.indexOf("'", start);
-    const fields = (close < 0 ? '' : answer.slice(start, close)).split(' ');
-    const [id, name, ip, key] = fields;
-    if (fields.length === 4 && id !== undefined && /^\d{1,8}$/.test(id) && name && ip && key && /^[A-Za-z0-9._-]{2,128}$/.test(key)) {
-      return { id, name, ip, key };
-    }
-    throw new Error(`malformed enrolment answer: ${JSON.stringify(answer.trim())}`);
-  }
-  const text = answer.trim();
-  throw new Error(text === '' ? 'the enrolment server closed the connection without an answer' : text);
-}
-
-/** One TLS client context for every enrolment, as one agent process has: building one costs more than a handshake. */
-let enrolContext: tls.SecureContext | undefined;
-
-/** One enrolment: TLS connect (certificate not verified), one request line, the key (or the server's error). */
-export function enrolAgent(host: string, port: number, request: EnrolRequest, timeoutMs = ENROL_TIMEOUT_MS): Promise<SimulatedAgentKey> {
-  enrolContext ??= tls.createSecureContext();
-  const secureContext = enrolContext;
-  const where = `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    let answer = '';
-    let settled = false;
-    const finish = (err: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) {
-        reject(err);
-        return;
-      }
-      try {
-        resolve(parseEnrolmentAnswer(answer));
-      } catch (e) {
-        reject(e as Error);
-      }
-    };
-    const socket = tls.connect({ host, port, rejectUnauthorized: false, secureContext, servername: net.isIP(host) ? undefined : host },
-      () => socket.write(enrolmentRequestLine(request)));
-    const timer = setTimeout(() => finish(new Error(`enrolment at ${where}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      answer += d;
-      // A complete key answer needs no wait for the server's close.
-      const at = answer.indexOf("OSSEC K:'");
-      if (at >= 0 && answer.indexOf("'", at + 9) >= 0) finish(null);
-    });
-    socket.on('error', (err) => finish(answer === '' ? new Error(`enrolment at ${where} failed: ${err.message}`) : null));
-    socket.on('close', () => finish(null));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Transport
-
-interface Link {
-  readonly closed: boolean;
-  /** One message: one framed write (TCP) or one datagram (UDP). */
-  send(msg: Buffer): void;
-  /** Lets what was sent go out, then closes. */
-  close(): Promise<void>;
-  /** Closes at once. */
-  destroy(): void;
-}
-
-interface LinkEvents {
-  message(msg: Buffer): void;
-  error(err: Error): void;
-  /** The other side closed (or the socket failed); not called after close()/destroy(). */
-  lost(reason: string): void;
-}
-
-function tcpLink(host: string, port: number, ev: LinkEvents, timeoutMs: number): Promise<Link> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const decoder = new AgentFrameDecoder();
-    let connected = false;
-    let closed = false;
-    const link: Link = {
-      get closed() { return closed; },
-      send(msg) {
-        if (!closed) socket.write(frameAgentMessage(msg));
-      },
-      close() {
-        if (closed) return Promise.resolve();
-        closed = true;
-        return new Promise<void>((done) => {
-          const t = setTimeout(() => { socket.destroy(); done(); }, CLOSE_GRACE_MS);
-          socket.once('close', () => { clearTimeout(t); done(); });
-          socket.end();
-        });
-      },
-      destroy() {
-        closed = true;
-        socket.destroy();
-      },
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`cannot connect to ${host}:${port}/tcp within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      connected = true;
-      socket.setNoDelay(true);
-      resolve(link);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (err) {
-        ev.error(err as Error);
-        if (!closed) {
-          closed = true;
-          socket.destroy();
-          ev.lost(`bad frame from the server: ${errorText(err)}`);
-        }
-        return;
-      }
-      for (const f of frames) ev.message(f);
-    });
-    socket.on('error', (err) => {
-      if (!connected) {
-        clearTimeout(timer);
-        reject(new Error(`cannot connect to ${host}:${port}/tcp: ${err.message}`));
-      } else if (!closed) {
-        ev.error(err);
-      }
-    });
-    socket.on('close', () => {
-      if (connected && !closed) {
-        closed = true;
-        ev.lost('connection closed by the server');
-      }
-    });
-  });
-}
-
-function udpLink(host: string, port: number, ev: LinkEvents, timeoutMs: number): Promise<Link> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-    let connected = false;
-    let closed = false;
-    let inFlight = 0;
-    let drained: (() => void) | null = null;
-    const shut = (): void => {
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
-    };
-    const link: Link = {
-      get closed() { return closed; },
-      send(msg) {
-        if (closed) return;
-        inFlight++;
-        socket.send(msg, (err) => {
-          inFlight--;
-          if (err && !closed) ev.error(err);
-          if (inFlight === 0) drained?.();
-        });
-      },
-      close() {
-        if (closed) return Promise.resolve();
-        closed = true;
-        return new Promise<void>((done) => {
-          const finish = (): void => { clearTimeout(t); drained = null; shut(); done(); };
-          const t = setTimeout(finish, CLOSE_GRACE_MS);
-          if (inFlight === 0) finish();
-          else drained = finish;
-        });
-      },
-      destroy() {
-        if (closed) return;
-        closed = true;
-        shut();
-      },
-    };
-    const timer = setTimeout(() => {
-      shut();
-      reject(new Error(`cannot reach ${host}:${port}/udp within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on('message', (msg) => {
-      if (!closed) ev.message(msg);
-    });
-    socket.on('error', (err) => {
-      if (!connected) {
-        clearTimeout(timer);
-        shut();
-        reject(new Error(`cannot reach ${host}:${port}/udp: ${err.message}`));
-      } else if (!closed) {
-        ev.error(err);
-      }
-    });
-    socket.connect(port, host, () => {
-      clearTimeout(timer);
-      connected = true;
-      resolve(link);
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -421,9 +139,9 @@ export class SimulatedAgent {
   private readonly cipher: Cipher;
   private readonly version: string;
   private readonly uname: string;
-  private keyLine: SimulatedAgentKey | null;
+  private keyLine: EnrolmentKey | null;
   private material: AgentKeyMaterial | null = null;
-  private enrolling: Promise<SimulatedAgentKey> | null = null;
+  private enrolling: Promise<EnrolmentKey> | null = null;
 
   private state: State = 'idle';
   private link: Link | null = null;
@@ -462,7 +180,7 @@ export class SimulatedAgent {
   }
 
   /** The key in use, null before enrolment. */
-  get key(): SimulatedAgentKey | null {
+  get key(): EnrolmentKey | null {
     return this.keyLine ? { ...this.keyLine } : null;
   }
 
@@ -496,7 +214,7 @@ export class SimulatedAgent {
   }
 
   /** Enrols if no key was given (once; later calls return the same key); returns the key line parts. */
-  enrolNow(): Promise<SimulatedAgentKey> {
+  enrolNow(): Promise<EnrolmentKey> {
     if (this.keyLine) return Promise.resolve({ ...this.keyLine });
     const e = this.opts.enrol;
     if (!e) return Promise.reject(new Error(`agent ${this.opts.name}: no key and no enrolment settings`));
@@ -542,7 +260,7 @@ export class SimulatedAgent {
 
   /** Sends `<queue>:<location>:<text>`. Counted as an error when the agent is not connected. */
   sendEvent(text: string, queue = '1', location = '/var/log/syslog'): void {
-    if (this.sendRaw(Buffer.from(`${queue}:${location}:${text}`, 'utf8'))) this._counts.events++;
+    if (this.sendRaw(Buffer.from(eventText(queue, location, text), 'utf8'))) this._counts.events++;
     else this.noteError(`event not sent: agent ${this.opts.name} is not connected`);
   }
 
@@ -553,7 +271,7 @@ export class SimulatedAgent {
     const link = this.link;
     this.link = null;
     if (link && !link.closed) {
-      this.sendOn(link, Buffer.from(SHUTDOWN_TEXT, 'latin1'));
+      this.sendOn(link, Buffer.from(AGENT_SHUTDOWN, 'latin1'));
       await link.close();
     }
     this.state = 'stopped';
@@ -614,7 +332,7 @@ export class SimulatedAgent {
     this.link = link;
     const greeting = this.opts.sendStartup === false
       ? this.keepalivePayload()
-      : Buffer.from(`#!-agent startup ${JSON.stringify({ version: this.version })}`, 'latin1');
+      : Buffer.from(startupText(this.version), 'latin1');
     await this.sendControl(greeting, Math.max(1, deadline - Date.now()), 'startup');
   }
 
