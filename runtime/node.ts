@@ -11,7 +11,7 @@ import { ClusterClient } from './transport/cluster-client.js';
 import { loadLinkTls, type PemTls } from './transport/tls-options.js';
 import { ControlServer, controlSocketPath, type ControlAnswer } from './control/control-server.js';
 import { ManifestScanner } from './storage/manifest.js';
-import { SYNCED_SET } from './storage/synced-set.js';
+import { SYNCED_SET } from '../protocols/synced-set.js';
 import { watchSyncedSet, type SyncedSetWatcher } from './storage/watcher.js';
 import { sendFiles } from './storage/sync-sender.js';
 import { SyncApplier, removeStaleTempFiles } from './storage/sync-applier.js';
