@@ -21,22 +21,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from './redis-url.js';
 import { closeQuietly } from './redis-client.js';
-
-export type AgentStatusName = 'never_connected' | 'pending' | 'active' | 'disconnected';
-
-export const AGENT_STATUS_NAMES: readonly AgentStatusName[] = ['never_connected', 'pending', 'active', 'disconnected'];
-
-export interface AgentStatusEvent {
-  /** Master-assigned, strictly increasing, durable on the master. */
-  seq: number;
-  id: number;
-  name: string;
-  status: AgentStatusName;
-  node: string | null;
-  version: string | null;
-  /** ms since the epoch. */
-  at: number;
-}
+import { isAgentStatus } from '../../protocols/agent-status.js';
+import type { AgentStatusEvent } from '../../protocols/agent-info.js';
 
 export const agentStreamKey = (cluster: string): string => `clusterd:{${cluster}}:agent-status`;
 export const agentChannel = (cluster: string): string => `clusterd:{${cluster}}:agent-events`;
@@ -105,8 +91,8 @@ export function decodeAgentStatusFields(fields: readonly string[] | Readonly<Rec
   const at = int(record['at']);
   const { name, status, node, version } = record;
   if (seq === null || id === null || at === null || name === undefined || node === undefined || version === undefined) return null;
-  if (!(AGENT_STATUS_NAMES as readonly (string | undefined)[]).includes(status)) return null;
-  return { seq, id, name, status: status as AgentStatusName, node: node === '' ? null : node, version: version === '' ? null : version, at };
+  if (!isAgentStatus(status)) return null;
+  return { seq, id, name, status, node: node === '' ? null : node, version: version === '' ? null : version, at };
 }
 
 /** The JSON line published on the channel: the event's own fields, in a fixed order. */
