@@ -7,7 +7,7 @@ import crypto, { webcrypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createSelfSigned, exportPkcs8, loadX509 } from '../certs/x509.js';
-import { writeFileAtomic } from '../certs/cert-authority.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 
 export interface ManagerCertificate {
   /** PEM certificate. */
@@ -45,8 +45,8 @@ export async function ensureManagerCertificate(home: string): Promise<ManagerCer
   const made = await generateSelfSigned();
   await fs.mkdir(etc, { recursive: true, mode: ETC_MODE });
   // Key first: a crash between the two leaves a lone key, which the next call replaces.
-  await writeFileAtomic(keyFile, made.key, KEY_MODE);
-  await writeFileAtomic(certFile, made.cert, CERT_MODE);
+  await writeFileDurably(keyFile, made.key, { mode: KEY_MODE });
+  await writeFileDurably(certFile, made.cert, { mode: CERT_MODE });
   return { ...made, created: true };
 }
 

@@ -23,6 +23,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type * as X509 from '@peculiar/x509';
+import { writeFileDurably } from '../storage/durable-file.js';
 import { createSelfSigned, exportPkcs8, loadX509, pemOf, randomSerial, toPem, webcryptoProvider } from './x509.js';
 
 export const CA_CERT_FILE = 'root-ca.pem';
@@ -282,31 +283,12 @@ export async function writeIssued(dir: string, issued: IssuedCertificate): Promi
   const names = filesFor(issued);
   const keyFile = path.join(dir, names.key);
   const certFile = path.join(dir, names.cert);
-  await writeFileAtomic(keyFile, issued.keyPem, KEY_FILE_MODE);
-  await writeFileAtomic(certFile, issued.certPem, CERT_FILE_MODE);
+  await writeFileDurably(keyFile, issued.keyPem, { mode: KEY_FILE_MODE });
+  await writeFileDurably(certFile, issued.certPem, { mode: CERT_FILE_MODE });
   return [
     { file: certFile, mode: CERT_FILE_MODE, kind: 'certificate' },
     { file: keyFile, mode: KEY_FILE_MODE, kind: 'private key' },
   ];
-}
-
-/** Writes `content` to a temporary file beside `file` with exactly `mode`, then renames it. */
-export async function writeFileAtomic(file: string, content: string, mode: number): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await fs.open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode); // open() applied the umask; set the exact mode
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw new Error(`Cannot write ${file}: ${messageOf(err)}`);
-  }
 }
 
 /**
