@@ -10,7 +10,7 @@ import { ActorSystem } from '../runtime/actor-kit.js';
 import { loadLinkTls } from '../runtime/transport/tls-options.js';
 import { ControlServer, controlSocketPath } from '../runtime/control/control-server.js';
 import { ManifestScanner } from '../runtime/storage/manifest.js';
-import { SYNCED_SET } from '../runtime/storage/synced-set.js';
+import { SYNCED_SET } from '../protocols/synced-set.js';
 import { watchSyncedSet, type SyncedSetWatcher } from '../runtime/storage/watcher.js';
 import { RegistryDb } from '../runtime/storage/registry-db.js';
 import { NodeEvents } from '../runtime/events.js';

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { AgentIdSchema } from './registry.js';
+import { AgentStatusSchema, type AgentStatus } from './agent-status.js';
 
 const Text = (max: number) => z.string().max(max);
 const Maybe = (max: number) => Text(max).nullable();
@@ -29,7 +30,8 @@ export type AgentReport = z.infer<typeof AgentReportSchema>;
 export const AgentInfoUpdateSchema = z.strictObject({
   id: AgentIdSchema,
   kind: z.enum(['full', 'keepalive', 'status']),
-  status: z.enum(['pending', 'active', 'disconnected']),
+  /** A worker reports contact, so never `never_connected`. */
+  status: AgentStatusSchema.exclude(['never_connected']),
   statusCode: z.number().int().min(0).max(5),
   version: Maybe(128),
   /** When the worker saw it (ms epoch); the master keeps its own clock for keepalives, as Wazuh does. */
@@ -66,7 +68,7 @@ export interface AgentStatusEvent {
   readonly seq: number;
   readonly id: number;
   readonly name: string;
-  readonly status: 'never_connected' | 'pending' | 'active' | 'disconnected';
+  readonly status: AgentStatus;
   readonly node: string | null;
   readonly version: string | null;
   /** ms epoch. */

@@ -41,9 +41,14 @@ export interface ClientKeyLine {
   key: string;
 }
 
+/** One etc/client.keys line, `ID NAME IP KEY\n`, the id zero-padded to 3 digits. */
+export function formatClientKeyLine(l: ClientKeyLine): string {
+  return `${formatAgentId(l.id)} ${l.name} ${l.ip} ${l.key}\n`;
+}
+
 /** etc/client.keys: one `ID NAME IP KEY` line per agent, in the given order. */
 export function renderClientKeys(lines: readonly ClientKeyLine[]): string {
-  return lines.map((l) => `${formatAgentId(l.id)} ${l.name} ${l.ip} ${l.key}\n`).join('');
+  return lines.map(formatClientKeyLine).join('');
 }
 
 const IPV4_BITS = 32;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { SYNCED_SET, itemAccepts, type SyncedItem } from '../runtime/storage/synced-set.js';
+import { SYNCED_SET, itemAccepts, type SyncedItem } from './synced-set.js';
 
 const RelPath = z.string().min(1).max(4096);
 export const ManifestEntrySchema = z.strictObject({

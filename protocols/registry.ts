@@ -6,6 +6,7 @@
  * agent_groups, cluster_control -a) with their results.
  */
 import { z } from 'zod';
+import { AgentStatusSchema } from './agent-status.js';
 
 /** Wazuh: 2 to 128 characters of [A-Za-z0-9._-]. */
 export const AGENT_NAME_RE = /^[A-Za-z0-9._-]{2,128}$/;
@@ -97,7 +98,7 @@ export const AgentSummarySchema = z.strictObject({
   ip: AgentIpSchema,
   registeredAt: z.number().int().nonnegative(),
   groups: GroupListSchema,
-  status: z.enum(['never_connected', 'pending', 'active', 'disconnected']),
+  status: AgentStatusSchema,
   node: z.string().max(256).nullable(),
   version: z.string().max(256).nullable(),
   lastKeepalive: z.number().int().nonnegative().nullable(),

@@ -17,8 +17,8 @@ import {
   agentHashPattern,
   agentStreamKey,
   decodeAgentStatusFields,
-  type AgentStatusEvent,
 } from '../runtime/redis/agent-status-bus.js';
+import type { AgentStatusEvent } from '../protocols/agent-info.js';
 import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from '../runtime/redis/redis-url.js';
 
 const BLOCK_MS = 5_000;

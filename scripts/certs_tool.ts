@@ -35,12 +35,12 @@ import {
   issueAdminCertificate,
   issueNodeCertificate,
   readAuthority,
-  writeFileAtomic,
   writeIssued,
   type Authority,
   type IssuedCertificate,
   type WrittenFile,
 } from '../runtime/certs/cert-authority.js';
+import { writeFileDurably } from '../runtime/storage/durable-file.js';
 
 const OUT_DIR_MODE = 0o700;
 
@@ -156,8 +156,8 @@ const written: { file: WrittenFile; cert: IssuedCertificate | Authority }[] = []
 try {
   await fs.mkdir(outDir, { recursive: true, mode: OUT_DIR_MODE });
   if (copyCa) {
-    await writeFileAtomic(caKeyPath, ca.keyPem, KEY_FILE_MODE);
-    await writeFileAtomic(caCertPath, ca.certPem, CERT_FILE_MODE);
+    await writeFileDurably(caKeyPath, ca.keyPem, { mode: KEY_FILE_MODE });
+    await writeFileDurably(caCertPath, ca.certPem, { mode: CERT_FILE_MODE });
     written.push({ file: { file: caCertPath, mode: CERT_FILE_MODE, kind: 'certificate' }, cert: ca });
     written.push({ file: { file: caKeyPath, mode: KEY_FILE_MODE, kind: 'private key' }, cert: ca });
   }

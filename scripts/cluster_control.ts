@@ -12,13 +12,16 @@ import { apiEnvelope, fail, formatTable, printJson } from './lib/output.js';
 import { registryRequest } from './lib/registry-client.js';
 import { formatAgentId, type AgentSummary } from '../protocols/registry.js';
 import { MANAGER_VERSION } from '../protocols/enrolment.js';
+import { AGENT_STATUSES, type AgentStatus } from '../protocols/agent-status.js';
 
-const AGENT_STATUSES = ['active', 'disconnected', 'pending', 'never_connected'] as const;
+/** Wazuh's cluster_control lists the states most operators look for first. */
+const DISPLAY_RANK: Readonly<Record<AgentStatus, number>> = { active: 0, disconnected: 1, pending: 2, never_connected: 3 };
+const STATUS_CHOICES: readonly AgentStatus[] = [...AGENT_STATUSES].sort((a, b) => DISPLAY_RANK[a] - DISPLAY_RANK[b]);
 
 const argv = await operatorCli('cluster_control', '$0 --home DIR (-l | -a [-fs STATUS ...] | -i [more]) [-fn NODE ...] [--json]')
   .option('l', { alias: 'list-nodes', type: 'boolean', describe: 'List the connected nodes' })
   .option('a', { alias: 'list-agents', type: 'boolean', describe: 'List the agents with their status and node' })
-  .option('fs', { alias: 'filter-agent-status', type: 'string', array: true, choices: AGENT_STATUSES, describe: 'With -a: only agents in these states' })
+  .option('fs', { alias: 'filter-agent-status', type: 'string', array: true, choices: STATUS_CHOICES, describe: 'With -a: only agents in these states' })
   .option('i', { alias: 'health', type: 'string', describe: 'Synchronization status of the workers (-i more: extended)' })
   .option('fn', { alias: 'filter-node', type: 'string', array: true, describe: 'Only these node names' })
   .conflicts('l', ['i', 'a'])
@@ -67,7 +70,7 @@ async function listAgents(): Promise<void> {
   const result = await registryRequest(home, { op: 'list-agents' });
   if (result.kind !== 'agents') fail(`unexpected answer '${result.kind}'`);
   const keepNode = checkFilter(nodes.body.nodes.map((n) => n.name));
-  const statuses: readonly string[] = argv.fs ?? AGENT_STATUSES;
+  const statuses: readonly string[] = argv.fs ?? STATUS_CHOICES;
   // Agent 000 is the manager itself, always active on the master.
   const manager: AgentSummary | null = master ? {
     id: 0, name: master.name, ip: '127.0.0.1', registeredAt: 0, groups: [], status: 'active', node: master.name, version: `Wazuh ${MANAGER_VERSION}`, lastKeepalive: null,

@@ -10,8 +10,7 @@ import {
 } from '../../protocols/registry.js';
 import { agentVersionTooHigh, MANAGER_VERSION, ENROLMENT_ERRORS } from '../../protocols/enrolment.js';
 import { enrolmentKeyHash } from '../../protocols/agent-keys.js';
-
-export type AgentStatus = 'never_connected' | 'pending' | 'active' | 'disconnected';
+import type { AgentStatus } from '../../protocols/agent-status.js';
 
 export interface RegistryAgent extends AgentRecord {
   readonly status: AgentStatus;

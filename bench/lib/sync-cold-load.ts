@@ -14,7 +14,7 @@ import { makeCluster, waitFor, FAST_INTERVALS, type NodeProcess, type TestCluste
 import { sameTree, syncedTree, tempFiles } from '../../test/harness/tree.js';
 import { controlRequest } from '../../runtime/control/control-client.js';
 import { listSyncedFiles } from '../../runtime/storage/list-synced.js';
-import { SYNCED_SET } from '../../runtime/storage/synced-set.js';
+import { SYNCED_SET } from '../../protocols/synced-set.js';
 
 export const KB = 1024;
 export const MIB = 1024 * 1024;

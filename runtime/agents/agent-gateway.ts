@@ -18,6 +18,7 @@ import type { AgentInfoUpdate, AgentReport } from '../../protocols/agent-info.js
 import type { Logger } from '../logger.js';
 import type { AgentConnection } from './remote-server.js';
 import { MergedSums } from './merged-sums.js';
+import { RefusalWarnings } from '../transport/per-source-limit.js';
 
 /** The agents this node knows (its registry, or on a worker the replica of the master's). */
 export interface AgentDirectory {
@@ -70,13 +71,12 @@ interface Attached {
 
 /** An agent with no group asks the master again only after this long. */
 const GROUP_ASK_EVERY_MS = 30_000;
-/** Refusals are logged once per source in this window; the rest are counted. */
-const REFUSAL_LOG_EVERY_MS = 10_000;
 
 export class AgentGateway {
   private readonly attached = new Map<number, Attached>();
   private readonly merged: MergedSums;
-  private readonly lastRefusalLog = new Map<string, number>();
+  /** A warning per source and interval; the rest are counted into the next one. */
+  private readonly refusals = new RefusalWarnings();
   private messages = 0;
   private events = 0;
   private keepalives = 0;
@@ -153,12 +153,7 @@ export class AgentGateway {
 
   private refuse(conn: AgentConnection, what: string): void {
     this.refused += 1;
-    const now = Date.now();
-    if (now - (this.lastRefusalLog.get(conn.peer) ?? 0) > REFUSAL_LOG_EVERY_MS) {
-      this.lastRefusalLog.set(conn.peer, now);
-      if (this.lastRefusalLog.size > 10_000) this.lastRefusalLog.clear();
-      this.deps.log.warning(`Refused ${what}; connection closed.`);
-    }
+    this.refusals.report(this.deps.log, 'warning', conn.peer, `Refused ${what}; connection closed`);
     conn.close(what);
   }
 

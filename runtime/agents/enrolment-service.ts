@@ -12,6 +12,7 @@ import type { EnrolmentOutcome, ForwardedEnrolment } from '../../protocols/regis
 import { ensureManagerCertificate } from './manager-certificate.js';
 import { EnrolmentServer } from './enrolment-server.js';
 import { enrolmentHandler } from './enrolment-handler.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 
 /** Who decides on an enrolment, and when this node may answer it: the node's role. */
 export interface EnrolmentServiceDeps {
@@ -64,7 +65,7 @@ async function authPassword(home: string, log: Logger): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
   }
   const generated = randomBytes(16).toString('hex');
-  await fs.writeFile(file, `${generated}\n`, { mode: 0o640 });
+  await writeFileDurably(file, `${generated}\n`, { mode: 0o640 });
   log.info(`Random password chosen for agent authentication; it is stored in ${file}.`);
   return generated;
 }

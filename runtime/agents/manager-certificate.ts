@@ -6,8 +6,8 @@
 import crypto, { webcrypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type * as X509 from '@peculiar/x509';
-import { writeFileAtomic } from '../certs/cert-authority.js';
+import { createSelfSigned, exportPkcs8, loadX509 } from '../certs/x509.js';
+import { writeFileDurably } from '../storage/durable-file.js';
 
 export interface ManagerCertificate {
   /** PEM certificate. */
@@ -45,8 +45,8 @@ export async function ensureManagerCertificate(home: string): Promise<ManagerCer
   const made = await generateSelfSigned();
   await fs.mkdir(etc, { recursive: true, mode: ETC_MODE });
   // Key first: a crash between the two leaves a lone key, which the next call replaces.
-  await writeFileAtomic(keyFile, made.key, KEY_MODE);
-  await writeFileAtomic(certFile, made.cert, CERT_MODE);
+  await writeFileDurably(keyFile, made.key, { mode: KEY_MODE });
+  await writeFileDurably(certFile, made.cert, { mode: CERT_MODE });
   return { ...made, created: true };
 }
 
@@ -77,18 +77,8 @@ function checkPair(cert: string, certFile: string, key: string, keyFile: string)
   }
 }
 
-/**
- * @peculiar/x509 needs the Reflect metadata API loaded first. Both load only when a
- * certificate has to be made.
- */
-async function loadX509(): Promise<typeof X509> {
-  await import('reflect-metadata');
-  return import('@peculiar/x509');
-}
-
 async function generateSelfSigned(): Promise<{ cert: string; key: string }> {
   const x509 = await loadX509();
-  const provider = webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1];
   // ECDSA P-256: every TLS 1.2+ agent accepts it, and a handshake costs the server a
   // fraction of an RSA-2048 one, which matters when a fleet enrols at once.
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -98,32 +88,18 @@ async function generateSelfSigned(): Promise<{ cert: string; key: string }> {
   const notBefore = new Date(now.getTime() - 3_600_000);
   const notAfter = new Date(now);
   notAfter.setFullYear(notAfter.getFullYear() + VALIDITY_YEARS);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
+  const certificate = await createSelfSigned(x509, {
     name: SUBJECT,
     notBefore,
     notAfter,
     signingAlgorithm: algorithm,
-    keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams['keys'],
+    keys,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
     ],
-  }, provider);
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  });
   const pem = certificate.toString('pem');
-  return { cert: pem.endsWith('\n') ? pem : `${pem}\n`, key: toPem(Buffer.from(pkcs8), 'PRIVATE KEY') };
-}
-
-/** 16 random bytes, high bit clear so the DER integer stays positive, never zero-led. */
-function randomSerial(): string {
-  const bytes = crypto.randomBytes(16);
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
-  return bytes.toString('hex');
-}
-
-function toPem(der: Buffer, label: string): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  return { cert: pem.endsWith('\n') ? pem : `${pem}\n`, key: await exportPkcs8(keys.privateKey) };
 }

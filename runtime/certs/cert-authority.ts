@@ -23,6 +23,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type * as X509 from '@peculiar/x509';
+import { writeFileDurably } from '../storage/durable-file.js';
+import { createSelfSigned, exportPkcs8, loadX509, pemOf, randomSerial, toPem, webcryptoProvider } from './x509.js';
 
 export const CA_CERT_FILE = 'root-ca.pem';
 export const CA_KEY_FILE = 'root-ca.key';
@@ -126,20 +128,18 @@ export async function createRootAuthority(opts: IssueOptions = {}): Promise<{ au
   const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
   const notAfter = new Date(now.getTime() + (opts.validityDays ?? CA_VALIDITY_DAYS) * DAY_MS);
   const keys = await generateRsaKeys();
-  const provider = webcryptoProvider(x509);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
+  const cert = await createSelfSigned(x509, {
     name: jsonName(CA_COMMON_NAME),
     notBefore,
     notAfter,
     signingAlgorithm: RSA_KEY,
-    keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams['keys'],
+    keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as SigningKey, false, provider),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as SigningKey, false, webcryptoProvider()),
     ],
-  }, provider);
+  });
   const certPem = pemOf(cert);
   const keyPem = await exportPkcs8(keys.privateKey);
   const authority: Authority = {
@@ -238,7 +238,7 @@ export async function issueNodeCertificate(ca: Authority, node: NodeIdentity, op
 async function issueLeaf(ca: Authority, kind: 'admin' | 'node', cn: string, sans: readonly X509.JsonGeneralName[], shownSans: readonly string[],
   usages: readonly string[], opts: IssueOptions): Promise<IssuedCertificate> {
   const x509 = await loadX509();
-  const provider = webcryptoProvider(x509);
+  const provider = webcryptoProvider();
   const now = opts.now ?? new Date();
   const notBefore = new Date(Math.max(now.getTime() - CLOCK_SKEW_MS, ca.notBefore.getTime()));
   const wanted = now.getTime() + (opts.validityDays ?? LEAF_VALIDITY_DAYS) * DAY_MS;
@@ -283,31 +283,12 @@ export async function writeIssued(dir: string, issued: IssuedCertificate): Promi
   const names = filesFor(issued);
   const keyFile = path.join(dir, names.key);
   const certFile = path.join(dir, names.cert);
-  await writeFileAtomic(keyFile, issued.keyPem, KEY_FILE_MODE);
-  await writeFileAtomic(certFile, issued.certPem, CERT_FILE_MODE);
+  await writeFileDurably(keyFile, issued.keyPem, { mode: KEY_FILE_MODE });
+  await writeFileDurably(certFile, issued.certPem, { mode: CERT_FILE_MODE });
   return [
     { file: certFile, mode: CERT_FILE_MODE, kind: 'certificate' },
     { file: keyFile, mode: KEY_FILE_MODE, kind: 'private key' },
   ];
-}
-
-/** Writes `content` to a temporary file beside `file` with exactly `mode`, then renames it. */
-export async function writeFileAtomic(file: string, content: string, mode: number): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await fs.open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode); // open() applied the umask; set the exact mode
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw new Error(`Cannot write ${file}: ${messageOf(err)}`);
-  }
 }
 
 /**
@@ -337,15 +318,6 @@ export function sanIp(ip: string): string {
 /**
  * @peculiar/x509 needs the Reflect metadata API loaded first; both load on first use.
  */
-async function loadX509(): Promise<typeof X509> {
-  await import('reflect-metadata');
-  return import('@peculiar/x509');
-}
-
-function webcryptoProvider(x509: typeof X509): Parameters<typeof x509.X509CertificateGenerator.create>[1] {
-  return webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1];
-}
-
 async function generateRsaKeys(): Promise<webcrypto.CryptoKeyPair> {
   return webcrypto.subtle.generateKey(RSA_KEY, true, ['sign', 'verify']);
 }
@@ -378,25 +350,6 @@ function jsonName(cn: string): X509.JsonName {
 }
 
 /** 16 random bytes, high bit clear so the DER integer stays positive, never zero-led. */
-function randomSerial(): string {
-  const bytes = crypto.randomBytes(16);
-  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
-  return bytes.toString('hex');
-}
-
-async function exportPkcs8(key: webcrypto.CryptoKey): Promise<string> {
-  return toPem(Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)), 'PRIVATE KEY');
-}
-
-function pemOf(cert: X509.X509Certificate): string {
-  return toPem(Buffer.from(cert.rawData), 'CERTIFICATE');
-}
-
-function toPem(der: Buffer, label: string): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
 async function readText(file: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');

@@ -4,7 +4,7 @@
  * address the services bind to (so several nodes can share one machine).
  */
 import { isIP } from 'node:net';
-import { checkHandshakesPerSource, invalidElement, rejectChildren, type Issues, type XmlElement } from './ossec-conf.js';
+import { checkHandshakesPerSource, invalidElement, rejectChildren, type Issues, type XmlElement } from './xml-fields.js';
 import type { AgentServices } from './types.js';
 
 export const DEFAULT_AGENT_SERVICES: AgentServices = Object.freeze({

@@ -12,6 +12,7 @@ import { CLUSTER_DEFAULTS } from './defaults.js';
 import { parseRedisUrl, RedisUrlError } from '../redis/redis-url.js';
 import type { AgentServices, ClusterConfig, ConfigIssue, NodeType } from './types.js';
 import { compileAgentServices, DEFAULT_AGENT_SERVICES } from './ossec-agent-services.js';
+import { checkHandshakesPerSource, invalidElement, Issues, rejectChildren, type Position, type XmlElement } from './xml-fields.js';
 
 export type ClusterSection =
   | { readonly kind: 'enabled'; readonly config: ClusterConfig }
@@ -23,41 +24,6 @@ export interface OssecConf {
   readonly agents: AgentServices;
   readonly errors: readonly ConfigIssue[];
   readonly warnings: readonly ConfigIssue[];
-}
-
-/** Where an issue is reported: an element path and the line of its opening tag. */
-interface Position {
-  readonly path: string;
-  readonly line?: number;
-}
-
-export interface XmlElement extends Position {
-  readonly name: string;
-  readonly line: number;
-  /** Direct text content, trimmed; text split by comments is joined. */
-  readonly text: string;
-  readonly children: readonly XmlElement[];
-}
-
-export class Issues {
-  readonly errors: ConfigIssue[] = [];
-  readonly warnings: ConfigIssue[] = [];
-
-  constructor(private readonly file: string) {}
-
-  error(at: Position, message: string): void {
-    this.errors.push(this.issue(at, message));
-  }
-
-  warning(at: Position, message: string): void {
-    this.warnings.push(this.issue(at, message));
-  }
-
-  private issue(at: Position, message: string): ConfigIssue {
-    const { file } = this;
-    const element = at.path;
-    return at.line === undefined ? { file, element, message } : { file, line: at.line, element, message };
-  }
 }
 
 const ROOT = 'ossec_config';
@@ -178,16 +144,6 @@ function textOf(content: unknown): string {
 /** All blocks of one section, across every `<ossec_config>` root, in document order. */
 function sections(roots: readonly XmlElement[], name: string): XmlElement[] {
   return roots.filter((r) => r.name === ROOT).flatMap((r) => r.children.filter((c) => c.name === name));
-}
-
-export function invalidElement(name: string, allowed: readonly string[]): string {
-  const hint =
-    allowed.length > 0 ? `Allowed elements: ${allowed.join(', ')}` : 'This element takes a value, not elements';
-  return `Invalid element in the configuration: '${name}'. ${hint}`;
-}
-
-export function rejectChildren(el: XmlElement, issues: Issues): void {
-  for (const child of el.children) issues.error(child, invalidElement(child.name, []));
 }
 
 // ---- <cluster> ----
@@ -341,16 +297,6 @@ function isHost(value: string): boolean {
   return HOST_NAME.test(value) && !/^[\d.]+$/.test(value);
 }
 
-/** 0 turns the limit off; more than a million is a typo. */
-export const MAX_HANDSHAKES_PER_SOURCE = 1_000_000;
-
-/** `<handshakes_per_source>` of `<cluster>`, `<auth>` or `<remote>`. */
-export function checkHandshakesPerSource(text: string, at: Position, issues: Issues): number {
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (n >= 0 && n <= MAX_HANDSHAKES_PER_SOURCE) return n;
-  issues.error(at, `Invalid handshakes_per_source '${text}': expected 0 (no limit) to ${MAX_HANDSHAKES_PER_SOURCE}`);
-  return 0;
-}
 
 function checkBindAddr(s: Setting, issues: Issues): string {
   if (!isHost(s.text)) {

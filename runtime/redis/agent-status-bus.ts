@@ -17,26 +17,11 @@
  * outages are logged once and recovery once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from './redis-url.js';
-import { closeQuietly } from './redis-client.js';
-
-export type AgentStatusName = 'never_connected' | 'pending' | 'active' | 'disconnected';
-
-export const AGENT_STATUS_NAMES: readonly AgentStatusName[] = ['never_connected', 'pending', 'active', 'disconnected'];
-
-export interface AgentStatusEvent {
-  /** Master-assigned, strictly increasing, durable on the master. */
-  seq: number;
-  id: number;
-  name: string;
-  status: AgentStatusName;
-  node: string | null;
-  version: string | null;
-  /** ms since the epoch. */
-  at: number;
-}
+import { RedisLink } from './redis-client.js';
+import { isAgentStatus } from '../../protocols/agent-status.js';
+import type { AgentStatusEvent } from '../../protocols/agent-info.js';
 
 export const agentStreamKey = (cluster: string): string => `clusterd:{${cluster}}:agent-status`;
 export const agentChannel = (cluster: string): string => `clusterd:{${cluster}}:agent-events`;
@@ -73,7 +58,6 @@ const REFILL_LIMIT = 10_000;
 const BATCH_EVENTS = 1_000;
 const COMMAND_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 2_000;
-const MAX_BACKOFF_MS = 2_000;
 const RETRY_MS = 1_000;
 const DRAIN_ON_CLOSE_MS = 1_000;
 
@@ -105,8 +89,8 @@ export function decodeAgentStatusFields(fields: readonly string[] | Readonly<Rec
   const at = int(record['at']);
   const { name, status, node, version } = record;
   if (seq === null || id === null || at === null || name === undefined || node === undefined || version === undefined) return null;
-  if (!(AGENT_STATUS_NAMES as readonly (string | undefined)[]).includes(status)) return null;
-  return { seq, id, name, status: status as AgentStatusName, node: node === '' ? null : node, version: version === '' ? null : version, at };
+  if (!isAgentStatus(status)) return null;
+  return { seq, id, name, status, node: node === '' ? null : node, version: version === '' ? null : version, at };
 }
 
 /** The JSON line published on the channel: the event's own fields, in a fixed order. */
@@ -132,15 +116,12 @@ class SourceError extends Error {}
 
 export class AgentStatusBus {
   private readonly log: Logger;
-  private readonly target: RedisUrlOptions;
-  private readonly safeUrl: string;
+  private readonly link: RedisLink;
   private readonly streamKey: string;
   private readonly channel: string;
   private readonly maxLen: number;
   private readonly maxQueue: number;
-  private client: Redis | null = null;
   private closed = false;
-  private link: 'unknown' | 'up' | 'down' = 'unknown';
 
   /** Events handed to `publish` and not yet written, oldest first. */
   private queue: AgentStatusEvent[] = [];
@@ -164,9 +145,27 @@ export class AgentStatusBus {
   private sourceFailing = false;
 
   constructor(private readonly opts: AgentStatusBusOptions) {
-    this.target = parseRedisUrl(opts.url); // a bad URL is a configuration error: throw now
     this.log = opts.log.task('Redis agents');
-    this.safeUrl = redactRedisUrl(opts.url);
+    this.link = new RedisLink({ // a bad URL is a configuration error: throws now
+      url: opts.url,
+      log: this.log,
+      paused: 'Agent status fan-out paused; changes are kept and refilled later.',
+      resumed: 'Agent status fan-out resumed',
+      client: {
+        // A command cut by a lost connection must fail, never be resent behind our back:
+        // the next sync reads the stream to learn what got in.
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: COMMAND_TIMEOUT_MS,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+      },
+      onReady: () => {
+        this.needsSync = true;
+        this.kick();
+      },
+      // The recovery line counts what was refilled since the outage began.
+      onDown: () => { this.refilledSinceDown = 0; },
+    });
     this.streamKey = agentStreamKey(opts.cluster);
     this.channel = agentChannel(opts.cluster);
     this.maxLen = opts.maxLen ?? DEFAULT_MAX_LEN;
@@ -174,28 +173,8 @@ export class AgentStatusBus {
   }
 
   start(): void {
-    if (this.closed || this.client) return;
-    const client = new Redis({
-      ...this.target,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      // A command cut by a lost connection must fail, never be resent behind our back:
-      // the next sync reads the stream to learn what got in.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_BACKOFF_MS),
-    });
-    client.on('error', (err: unknown) => this.markDown(reasonOf(err)));
-    client.on('close', () => this.markDown('connection lost'));
-    client.on('ready', () => {
-      this.needsSync = true;
-      this.kick();
-    });
-    // Failures surface through the handlers above; retryStrategy keeps trying.
-    client.connect().catch(() => undefined);
-    this.client = client;
+    if (this.closed || this.link.client) return;
+    this.link.connect();
   }
 
   publish(events: readonly AgentStatusEvent[]): void {
@@ -218,21 +197,18 @@ export class AgentStatusBus {
   }
 
   figures(): AgentStatusBusFigures {
-    return { published: this.published, refilled: this.refilled, connected: this.client?.status === 'ready', lastSeq: this.lastSeq };
+    return { published: this.published, refilled: this.refilled, connected: this.link.connected, lastSeq: this.lastSeq };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     // Best effort: let what is queued reach a live Redis, briefly.
     const deadline = Date.now() + DRAIN_ON_CLOSE_MS;
-    while (this.client?.status === 'ready' && this.busy() && Date.now() < deadline) await sleep(10);
+    while (this.link.connected && this.busy() && Date.now() < deadline) await sleep(10);
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const client = this.client;
-    if (!client) return;
-    this.client = null;
-    await closeQuietly(client);
+    await this.link.close();
   }
 
   private busy(): boolean {
@@ -254,7 +230,7 @@ export class AgentStatusBus {
     this.pumping = true;
     try {
       for (;;) {
-        const client = this.client;
+        const client = this.link.client;
         if (this.closed || !client || client.status !== 'ready') return; // 'ready' kicks again
         if (this.needsSync) {
           await this.sync(client);
@@ -358,26 +334,14 @@ export class AgentStatusBus {
   }
 
   private markDown(reason: string): void {
-    if (this.closed || this.link === 'down') return;
-    this.link = 'down';
-    this.refilledSinceDown = 0;
-    this.log.warning(`Redis unavailable at ${this.safeUrl}: ${reason}. Agent status fan-out paused; changes are kept and refilled later.`);
+    if (!this.closed) this.link.markDown(reason);
   }
 
   private markUp(): void {
     const refilled = this.refilledSinceDown;
     this.refilledSinceDown = 0;
     this.droppedSinceUp = 0;
-    if (this.link === 'up') {
-      if (refilled > 0) this.log.info(`Refilled ${refilled} agent status events from the master's log into Redis.`);
-      return;
-    }
-    if (this.link === 'down') {
-      this.log.info(`Redis connection restored at ${this.safeUrl}. Agent status fan-out resumed; ${refilled} events refilled.`);
-    } else {
-      this.log.debug(`Connected to Redis at ${this.safeUrl}; ${refilled} agent status events refilled.`);
-    }
-    this.link = 'up';
+    const before = this.link.markUp({ restored: `; ${refilled} events refilled`, connected: `; ${refilled} agent status events refilled` });
+    if (before === 'up' && refilled > 0) this.log.info(`Refilled ${refilled} agent status events from the master's log into Redis.`);
   }
 }
-

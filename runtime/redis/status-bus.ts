@@ -6,15 +6,13 @@
  */
 import { once } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NodeStatusSchema, type NodeStatus } from '../../protocols/node-status.js';
 import type { Logger } from '../logger.js';
-import { parseRedisUrl, redactRedisUrl, type RedisUrlOptions } from './redis-url.js';
-import { closeQuietly } from './redis-client.js';
+import { RedisLink } from './redis-client.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
-const MAX_BACKOFF_MS = 2000;
 
 export interface RedisStatusBusOptions {
   url: string;
@@ -86,28 +84,27 @@ export function sortStatuses(statuses: NodeStatus[]): NodeStatus[] {
 const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class RedisStatusBus {
-  private readonly log: Logger;
-  private readonly target: RedisUrlOptions;
-  private readonly safeUrl: string;
+  private readonly link: RedisLink;
   private readonly ttlMs: number;
-  private client: Redis | null = null;
   private closed = false;
-  private link: 'unknown' | 'up' | 'down' = 'unknown';
-  /** Last connection error, for callers that need Redis now (readNodes). */
-  private lastError = 'not connected yet';
   private lastPublished: NodeStatus | null = null;
   private published = 0;
   private failed = 0;
 
   constructor(private readonly opts: RedisStatusBusOptions) {
-    this.target = parseRedisUrl(opts.url); // a bad URL is a configuration error: throw now
-    this.log = opts.log.task('Redis');
-    this.safeUrl = redactRedisUrl(opts.url);
+    this.link = new RedisLink({ // a bad URL is a configuration error: throws now
+      url: opts.url,
+      log: opts.log.task('Redis'),
+      paused: 'Status fan-out paused; the cluster keeps working.',
+      resumed: 'Status fan-out resumed',
+      client: { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, connectTimeout: COMMAND_TIMEOUT_MS },
+      onReady: () => this.link.markUp(),
+    });
     this.ttlMs = 3 * opts.heartbeatSeconds * 1000;
   }
 
   start(): void {
-    if (!this.closed) this.connect();
+    if (!this.closed) this.link.connect();
   }
 
   async publishNode(status: NodeStatus): Promise<void> {
@@ -120,10 +117,10 @@ export class RedisStatusBus {
       }
       this.lastPublished = status;
       this.published++;
-      this.markUp();
+      this.link.markUp();
     } catch (err) {
       this.failed++;
-      this.markDown(reasonOf(err));
+      this.link.markDown(reasonOf(err));
     }
   }
 
@@ -140,53 +137,27 @@ export class RedisStatusBus {
         return status ? [status] : [];
       }));
     } catch (err) {
-      throw new Error(`Cannot read node statuses from Redis at ${this.safeUrl}: ${reasonOf(err)}`, { cause: err });
+      throw new Error(`Cannot read node statuses from Redis at ${this.link.safeUrl}: ${reasonOf(err)}`, { cause: err });
     }
   }
 
   counters(): RedisStatusCounters {
-    return { published: this.published, failed: this.failed, connected: this.client?.status === 'ready' };
+    return { published: this.published, failed: this.failed, connected: this.link.connected };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const client = this.client;
-    if (!client) return;
-    this.client = null;
-    await closeQuietly(client);
-  }
-
-  private connect(): Redis {
-    if (this.client) return this.client;
-    const client = new Redis({
-      ...this.target,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_BACKOFF_MS),
-    });
-    client.on('error', (err: unknown) => {
-      this.lastError = reasonOf(err);
-      this.markDown(this.lastError);
-    });
-    client.on('close', () => this.markDown('connection lost'));
-    client.on('ready', () => this.markUp());
-    // Failures surface through the handlers above; retryStrategy keeps trying.
-    client.connect().catch(() => undefined);
-    this.client = client;
-    return client;
+    await this.link.close();
   }
 
   /** The client once usable; waits only for a connection attempt already under way. */
   private async ready(): Promise<Redis> {
     // Reconnecting after close() would leak a client nobody closes.
     if (this.closed) throw new Error('status bus closed');
-    const client = this.connect();
+    const client = this.link.connect();
     if (client.status === 'ready') return client;
     if (client.status !== 'connecting' && client.status !== 'connect') {
-      throw new Error(`not connected (${this.lastError})`);
+      throw new Error(`not connected (${this.link.lastError})`);
     }
     try {
       await once(client, 'ready', { signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS) });
@@ -209,19 +180,6 @@ export class RedisStatusBus {
     if (!results) throw new Error('transaction aborted');
     const failure = results.find(([err]) => err)?.[0];
     if (failure) throw failure;
-  }
-
-  private markDown(reason: string): void {
-    if (this.link === 'down') return;
-    this.link = 'down';
-    this.log.warning(`Redis unavailable at ${this.safeUrl}: ${reason}. Status fan-out paused; the cluster keeps working.`);
-  }
-
-  private markUp(): void {
-    if (this.link === 'up') return;
-    if (this.link === 'down') this.log.info(`Redis connection restored at ${this.safeUrl}. Status fan-out resumed.`);
-    else this.log.debug(`Connected to Redis at ${this.safeUrl}.`);
-    this.link = 'up';
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SYNCED_SET, itemAccepts, type SyncedItem } from './synced-set.js';
+import { SYNCED_SET, itemAccepts, type SyncedItem } from '../../protocols/synced-set.js';
 
 export function listSyncedFiles(home: string, items: readonly SyncedItem[] = SYNCED_SET): string[] {
   const out: string[] = [];

@@ -4,7 +4,7 @@
  * stat per file and the node's event loop never waits on hashing.
  */
 import { Worker } from 'node:worker_threads';
-import { SYNCED_SET, type SyncedItem } from './synced-set.js';
+import { SYNCED_SET, type SyncedItem } from '../../protocols/synced-set.js';
 import type { ScanEntry, ScanReply, ScanRequest, SeedRequest } from './scan-worker.js';
 
 export interface FileEntry {

@@ -8,10 +8,11 @@
  * A file is only rewritten (temp file + rename) when its bytes change, so a watcher
  * on the folder settles: a rebuild that changes nothing writes nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AGENT_CONF_NAME, AR_CONF_NAME, MERGED_NAME, multigroupHash, renderMerged, type SharedFile } from '../../protocols/merged-mg.js';
+import { writeFileDurably } from './durable-file.js';
 
 export interface CollectedFiles {
   /** Regular text files, relative names with '/', sorted byte-wise. */
@@ -115,19 +116,11 @@ async function readArConf(home: string, skipped: string[]): Promise<SharedFile[]
   return [{ name: AR_CONF_NAME, content }];
 }
 
-/** Writes `content` to `target` through a temp file and a rename, unless the file already holds exactly it. */
+/** Writes `content` to `target` durably (temp file, fsync, rename), unless the file already holds exactly it. */
 async function writeIfChanged(target: string, content: Buffer): Promise<boolean> {
   const current = await readIfPresent(target);
   if (current !== null && current.equals(content)) return false;
-  const dir = path.dirname(target);
-  const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(8).toString('hex')}.tmp`);
-  try {
-    await fs.writeFile(temp, content, { mode: FILE_MODE, flag: 'wx' });
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.unlink(temp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileDurably(target, content, { mode: FILE_MODE });
   return true;
 }
 

@@ -19,8 +19,8 @@ import {
   RegistryChangeSchema, formatAgentId,
   type AgentRecord, type RegistryChange, type RevisedChange,
 } from '../../protocols/registry.js';
-
-export type AgentStatus = 'never_connected' | 'pending' | 'active' | 'disconnected';
+import { formatClientKeyLine } from '../../protocols/agent-keys.js';
+import { isAgentStatus, type AgentStatus } from '../../protocols/agent-status.js';
 
 export interface AgentRow extends AgentRecord {
   readonly status: AgentStatus;
@@ -127,8 +127,6 @@ interface InfoDbRow {
   labels: string | null;
 }
 
-const STATUSES: ReadonlySet<string> = new Set<AgentStatus>(['never_connected', 'pending', 'active', 'disconnected']);
-
 function splitCsv(csv: string | null): string[] {
   return csv === null || csv === '' ? [] : csv.split(',');
 }
@@ -145,7 +143,7 @@ function toRow(r: AgentDbRow): AgentRow {
     key: r.internal_key,
     registeredAt: r.date_add,
     groups: splitCsv(r.csv),
-    status: (STATUSES.has(r.connection_status) ? r.connection_status : 'never_connected') as AgentStatus,
+    status: isAgentStatus(r.connection_status) ? r.connection_status : 'never_connected',
     node: r.node_name,
     version: r.version,
     lastKeepalive: r.last_keepalive,
@@ -442,7 +440,7 @@ export class RegistryDb {
   /** The client.keys text: "ID NAME IP KEY\n" ordered by id, ID zero-padded to 3 digits. */
   clientKeysText(): string {
     const parts: string[] = [];
-    for (const [id, name, ip, key] of this.st.keysRows.iterate()) parts.push(`${formatAgentId(id)} ${name} ${ip} ${key}\n`);
+    for (const [id, name, ip, key] of this.st.keysRows.iterate()) parts.push(formatClientKeyLine({ id, name, ip, key }));
     return parts.join('');
   }
 
@@ -453,7 +451,7 @@ export class RegistryDb {
 
   /** Status columns (filled by agent-info): set for one agent; unknown id → false. Undefined fields are left as they are. */
   setStatus(id: number, fields: StatusFields): boolean {
-    if (fields.status !== undefined && !STATUSES.has(fields.status)) throw new Error(`invalid agent status '${String(fields.status)}'`);
+    if (fields.status !== undefined && !isAgentStatus(fields.status)) throw new Error(`invalid agent status '${String(fields.status)}'`);
     const flag = (v: unknown): number => (v === undefined ? 0 : 1);
     const r = this.st.setStatus.run({
       id,

@@ -6,8 +6,10 @@
 import fs from 'node:fs/promises';
 import fsSync from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { buildGroupMerged, buildMultigroupMerged } from './merged-mg.js';
+import { writeFileDurably } from './durable-file.js';
+
+const CLIENT_KEYS_MODE = 0o640;
 
 /** The files the registry keeps in step with itself. */
 export interface RegistryFiles {
@@ -27,7 +29,7 @@ export function registryFiles(home: string): RegistryFiles {
   return {
     createGroupDir: (group) => createGroupDir(home, group),
     removeGroupDir: (group) => fs.rm(path.join(home, 'etc', 'shared', group), { recursive: true, force: true }),
-    writeClientKeys: (text) => writeDurably(path.join(home, 'etc', 'client.keys'), text, 0o640),
+    writeClientKeys: (text) => writeClientKeysFile(home, text),
     buildMerged: async (sets) => {
       const sums = new Map<string, string>();
       for (const groups of sets) {
@@ -52,28 +54,7 @@ export function createGroupDir(home: string, group: string): void {
   if (!fsSync.existsSync(conf)) fsSync.writeFileSync(conf, DEFAULT_AGENT_CONF, { mode: 0o660 });
 }
 
-/** Temp file in the same folder (its .tmp suffix keeps it out of sync), fsync, rename, fsync the folder. */
-export async function writeDurably(file: string, text: string, mode: number): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(temp, file);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-  const d = await fs.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+/** etc/client.keys, replaced whole: agents read it and workers receive it. */
+export function writeClientKeysFile(home: string, text: string): Promise<void> {
+  return writeFileDurably(path.join(home, 'etc', 'client.keys'), text, { mode: CLIENT_KEYS_MODE, createDir: true });
 }

@@ -12,7 +12,7 @@ import { DEFAULT_GROUP, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT, type AgentRecord, t
 import type { Logger } from '../logger.js';
 import { groupSets } from '../../protocols/registry.js';
 import type { RegistryDb } from './registry-db.js';
-import { createGroupDir, registryFiles, writeDurably } from './registry-files.js';
+import { createGroupDir, registryFiles, writeClientKeysFile } from './registry-files.js';
 
 export async function prepareRegistry(home: string, db: RegistryDb, log: Logger): Promise<void> {
   if (db.isNew) await restoreFromHome(home, db, log);
@@ -20,7 +20,7 @@ export async function prepareRegistry(home: string, db: RegistryDb, log: Logger)
     createGroupDir(home, DEFAULT_GROUP);
     db.commit([{ op: 'group-created', group: DEFAULT_GROUP }]);
   }
-  await writeDurably(path.join(home, 'etc', 'client.keys'), db.clientKeysText(), 0o640);
+  await writeClientKeysFile(home, db.clientKeysText());
   // Before any worker connects: the first sync already carries every merged.mg.
   await registryFiles(home).buildMerged(groupSets(db));
 }

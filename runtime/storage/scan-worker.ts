@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import type { SyncedItem } from './synced-set.js';
+import type { SyncedItem } from '../../protocols/synced-set.js';
 import { listSyncedFiles } from './list-synced.js';
 
 export interface ScanRequest { readonly kind: 'scan'; readonly id: number; readonly home: string; readonly items: readonly SyncedItem[] }

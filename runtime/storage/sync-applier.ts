@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { SYNC_CHUNK_BYTES, type ClusterBody } from '../../protocols/cluster-messages.js';
 import { checkSyncPath } from '../../protocols/integrity.js';
-import { SYNCED_SET, isExcluded, itemAccepts, type SyncedItem } from './synced-set.js';
+import { SYNCED_SET, isExcluded, itemAccepts, type SyncedItem } from '../../protocols/synced-set.js';
 
 const inflateRaw = promisify(zlib.inflateRaw);
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { isExcluded, type SyncedItem } from './synced-set.js';
+import { isExcluded, type SyncedItem } from '../../protocols/synced-set.js';
 
 export interface SyncedSetWatcher {
   /** Ignores everything until resume(): a worker's own sync writes thousands of files it reports itself. */

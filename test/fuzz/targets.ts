@@ -31,6 +31,7 @@ import { bareVersion, classifyAgentMessage, eventLine, parseUname, startupAnswer
 import { aesKey, deriveEncryptionKey, parseClientKeys } from '../../protocols/agent-keys.js';
 import { checkSyncPath, fromEntries, itemOf, manifestDigest } from '../../protocols/integrity.js';
 import { AGENT_NAME_RE, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT } from '../../protocols/registry.js';
+import { AGENT_STATUSES } from '../../protocols/agent-status.js';
 import { blowfishCbcEncrypt } from '../../protocols/blowfish.js';
 import { CLUSTERD_VERSION, PROTOCOL_VERSION } from '../../protocols/version.js';
 import {
@@ -156,7 +157,7 @@ function registryOutcome(rng: Rng): Record<string, unknown> {
     () => ({
       kind: 'agents', unassigned: rng.int(5), agents: list(rng, 3, (r) => ({
         id: r.between(1, 999), name: r.pick(AGENT_NAMES), ip: 'any', registeredAt: 1, groups: someGroups(r),
-        status: r.pick(['never_connected', 'pending', 'active', 'disconnected']), node: r.chance(0.5) ? null : 'w1',
+        status: r.pick(AGENT_STATUSES), node: r.chance(0.5) ? null : 'w1',
         version: r.chance(0.5) ? null : 'Wazuh v4.14.5', lastKeepalive: r.chance(0.5) ? null : 1_700_000_000_000,
       })),
     }),

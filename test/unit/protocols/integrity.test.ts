@@ -3,7 +3,7 @@ import test from 'node:test';
 import {
   checkSyncPath, classify, itemOf, manifestDigest, planSync, type Classification, type FileDigest, type ManifestEntry,
 } from '../../../protocols/integrity.js';
-import { SYNCED_SET } from '../../../runtime/storage/synced-set.js';
+import { SYNCED_SET } from '../../../protocols/synced-set.js';
 
 const md5 = (c: string): string => c.repeat(32).slice(0, 32);
 const A = md5('a');

@@ -7,15 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createLogger, MemorySink } from '../../../../runtime/logger.js';
 import {
-  AGENT_STATUS_NAMES,
   agentChannel,
   agentHashKey,
   agentHashPattern,
   agentStreamKey,
   AgentStatusBus,
   decodeAgentStatusFields,
-  type AgentStatusEvent,
 } from '../../../../runtime/redis/agent-status-bus.js';
+import { AGENT_STATUSES } from '../../../../protocols/agent-status.js';
+import type { AgentStatusEvent } from '../../../../protocols/agent-info.js';
 import { startRedisServer, type RedisServerHandle } from '../../../harness/redis-server.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../../scripts/agent_status.js', import.meta.url));
@@ -29,7 +29,7 @@ function eventAt(seq: number): AgentStatusEvent {
     seq,
     id,
     name: `agent-${id}`,
-    status: AGENT_STATUS_NAMES[Math.floor(seq / AGENTS) % AGENT_STATUS_NAMES.length] ?? 'active',
+    status: AGENT_STATUSES[Math.floor(seq / AGENTS) % AGENT_STATUSES.length] ?? 'active',
     node: seq % 7 === 0 ? null : `worker-${seq % 3}`,
     version: seq % 5 === 0 ? null : 'Wazuh v4.9.0',
     at: BASE_AT + seq * 1000,

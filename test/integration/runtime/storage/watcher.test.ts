@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { watchSyncedSet } from '../../../../runtime/storage/watcher.js';
-import { SYNCED_SET } from '../../../../runtime/storage/synced-set.js';
+import { SYNCED_SET } from '../../../../protocols/synced-set.js';
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
