@@ -19,7 +19,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { RedisLink } from './redis-client.js';
+import { RedisLink } from './redis-link.js';
 import { isAgentStatus } from '../../protocols/agent-status.js';
 import type { AgentStatusEvent } from '../../protocols/agent-info.js';
 

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NodeStatusSchema, type NodeStatus } from '../../protocols/node-status.js';
 import type { Logger } from '../logger.js';
-import { RedisLink } from './redis-client.js';
+import { RedisLink } from './redis-link.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
 
