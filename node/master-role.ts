@@ -19,7 +19,7 @@ import type { ClusterHealth, NodeInfo } from '../protocols/cluster-messages.js';
 import type { EnrolmentOutcome, ForwardedEnrolment, RegistryCommand, RegistryOutcome } from '../protocols/registry.js';
 import { CLUSTERD_VERSION } from '../protocols/version.js';
 import { masterCoordinatorSpec, type MasterCoordinatorMsg } from '../actors/master/master-coordinator.js';
-import type { SyncPort } from '../actors/master/worker-session.js';
+import type { SyncPort } from '../actors/master/worker-sync.js';
 import { agentRegistrySpec, type AgentRegistryMsg } from '../actors/master/agent-registry.js';
 import { groupsBroadcasterSpec, type GroupsBroadcasterMsg } from '../actors/master/groups-broadcaster.js';
 import { agentInfoIngestSpec, type AgentInfoIngestMsg } from '../actors/master/agent-info-ingest.js';

@@ -8,18 +8,17 @@ import type { ActorContext, ActorRef, ActorSpec, Reply } from '../../runtime/act
 import type { Logger } from '../../runtime/logger.js';
 import type { Intervals } from '../../runtime/config/types.js';
 import type { ClusterBody, ClusterFrame, NodeInfo, WorkerHealth } from '../../protocols/cluster-messages.js';
-import type { ManifestSnapshot } from '../integrity-scanner.js';
 import { MAILBOX_HIGH_WATER, type PeerLink } from '../ports.js';
 import type { AgentRegistryMsg, CatchUp, RegistrySnapshot } from './agent-registry.js';
 import type { RegistryPush } from './groups-broadcaster.js';
 import type { AgentInfoIngestMsg, IngestAck } from './agent-info-ingest.js';
-import { workerSyncSpec, type IntegrityFigures, type SyncFiguresMsg, type SyncPhase, type SyncPort, type WorkerSyncMsg } from './worker-sync.js';
+import {
+  workerSyncSpec, type IntegrityFigures, type ScannerAsk, type SyncFiguresMsg, type SyncPhase, type SyncPort, type WorkerSyncMsg,
+} from './worker-sync.js';
 import { REGISTRY_BATCH, type EnrolmentOutcome, type RegistryOutcome } from '../../protocols/registry.js';
 
-export type { SyncPort } from './worker-sync.js';
 
 type CoordinatorAsk = { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> } | { readonly kind: 'health'; readonly reply: Reply<ClusterBody<'health'>['health']> };
-type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };
 type RegistryAsk = Extract<AgentRegistryMsg, { kind: 'enrol' | 'command' | 'catchup' }>;
 type IngestAsk = Extract<AgentInfoIngestMsg, { kind: 'ingest' }>;
 

@@ -15,7 +15,7 @@ import { classify, fromEntries, planIsEmpty, planSync, type ManifestEntry, type 
 import type { ManifestSnapshot } from '../integrity-scanner.js';
 import type { PeerLink } from '../ports.js';
 
-type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };
+export type ScannerAsk = { readonly kind: 'get-manifest'; readonly reply: Reply<ManifestSnapshot> };
 export type CheckFrame = Extract<ClusterFrame, { type: 'integrity-check' }>;
 export type SyncPhase = 'awaiting-start' | 'sending' | 'awaiting-applied';
 export type IntegrityFigures = WorkerHealth['integrity'];
@@ -90,7 +90,7 @@ export function workerSyncSpec(deps: WorkerSyncDeps): ActorSpec<State, WorkerSyn
     askMs: deps.intervals.communication.timeout_cluster_request * 1000,
   };
   return {
-    name: 'integrity-sync',
+    name: 'worker-sync',
     init: () => {
       const s: State = { checks: 0, syncs: 0, lastCheck: null, lastSync: null, lastFiles: null, lastOutcome: null, sync: null };
       // After a restart of its own the session's copy of the figures starts over with it.
