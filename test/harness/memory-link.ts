@@ -27,8 +27,8 @@
  *
  * For the test: `cut(reason)` is a connection reset (both ends close at once with
  * `connection error: <reason>`, frames in flight are lost), and `stall()` is a
- * connection that dies without a word (frames vanish, no end is told: only a heartbeat
- * can notice).
+ * connection that dies without a word (frames and closes vanish, no end is told: only a
+ * heartbeat can notice).
  */
 import { FrameDecoder, encodeFrame } from '../../protocols/frame-codec.js';
 import { FrameError, RequestError } from '../../protocols/errors.js';
@@ -66,7 +66,7 @@ export interface MemoryLinkPair {
   readonly trace: TracedFrame[];
   /** A lost connection (reset): both ends close now with `connection error: <reason>`; frames in flight are lost. */
   cut(reason?: string): void;
-  /** A connection that dies silently: from now on frames vanish both ways and neither end is told. */
+  /** A connection that dies silently: from now on frames (and a close) vanish both ways and neither end is told. */
   stall(): void;
 }
 
@@ -203,7 +203,8 @@ export class MemoryLink implements PeerLink {
   }
 
   private endFromPeer(): void {
-    if (this.closedReason !== null) return;
+    // A connection that died silently carries no close either.
+    if (this.closedReason !== null || this.shared.stalled) return;
     this.peerEnded = true;
     this.schedulePump();
   }

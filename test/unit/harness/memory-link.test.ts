@@ -184,6 +184,9 @@ test('memory link - stall: frames vanish, requests time out, and neither end is 
   await rejectsWith(a.request('ping', {}, 30), 'timeout');
   assert.deepEqual(got, ['ping']);
   assert.equal(a.closed || b.closed, false);
+  a.close('giving up');
+  await sleep(20);
+  assert.equal(b.closed, false, 'not even the close reaches the peer');
 });
 
 test('memory link - a busy consumer stops the reading, and a paced sender waits for it', async () => {
