@@ -20,13 +20,14 @@ import { DEFAULT_INTERVALS } from '../../../runtime/config/defaults.js';
 import type { Intervals } from '../../../runtime/config/types.js';
 import { RegistryDb } from '../../../runtime/storage/registry-db.js';
 import { AgentInfoStore } from '../../../runtime/storage/agent-info-store.js';
-import { masterCoordinatorSpec, type AdmitVerdict, type MasterCoordinatorMsg } from '../../../actors/master-coordinator.js';
-import { masterSessionSpec, type MasterConnection, type MasterLinkStatus, type MasterSessionMsg } from '../../../actors/worker-session-on-worker.js';
-import { agentRegistrySpec, type AgentRegistryMsg, type RegistryFiles } from '../../../actors/agent-registry.js';
-import { groupsBroadcasterOnMasterSpec, type GroupsBroadcasterMsg } from '../../../actors/groups-broadcaster-on-master.js';
-import { groupsBroadcasterOnWorkerSpec, type ReplicaMsg, type ReplicaStatus } from '../../../actors/groups-broadcaster-on-worker.js';
-import { agentInfoIngestOnMasterSpec } from '../../../actors/agent-info-ingest-on-master.js';
-import { agentInfoIngestOnWorkerSpec, type WorkerIngestMsg } from '../../../actors/agent-info-ingest-on-worker.js';
+import { masterCoordinatorSpec, type AdmitVerdict, type MasterCoordinatorMsg } from '../../../actors/master/master-coordinator.js';
+import { masterSessionSpec, type MasterConnection, type MasterLinkStatus, type MasterSessionMsg } from '../../../actors/worker/master-session.js';
+import { agentRegistrySpec, type AgentRegistryMsg } from '../../../actors/master/agent-registry.js';
+import type { RegistryFiles } from '../../../runtime/storage/registry-files.js';
+import { groupsBroadcasterSpec, type GroupsBroadcasterMsg } from '../../../actors/master/groups-broadcaster.js';
+import { registryReplicaSpec, type ReplicaMsg, type ReplicaStatus } from '../../../actors/worker/registry-replica.js';
+import { agentInfoIngestSpec } from '../../../actors/master/agent-info-ingest.js';
+import { agentInfoSenderSpec, type AgentInfoSenderMsg } from '../../../actors/worker/agent-info-sender.js';
 import type { IntegrityScannerMsg, ManifestSnapshot } from '../../../actors/integrity-scanner.js';
 import type { AdmittedWorker } from '../../../actors/ports.js';
 import type { ClusterHealth, NodeInfo } from '../../../protocols/cluster-messages.js';
@@ -67,7 +68,7 @@ interface Cluster {
   readonly registry: ActorRef<AgentRegistryMsg>;
   readonly session: ActorRef<MasterSessionMsg>;
   readonly replica: ActorRef<ReplicaMsg>;
-  readonly workerIngest: ActorRef<WorkerIngestMsg>;
+  readonly workerIngest: ActorRef<AgentInfoSenderMsg>;
   readonly published: AgentStatusEvent[];
   /** Every pair the worker's session connected over, newest last. */
   readonly pairs: MemoryLinkPair[];
@@ -128,12 +129,12 @@ function cluster(t: TestContext, opts: { requestTimeoutMs?: number } = {}): Clus
     force: { enabled: true, keyMismatch: true, disconnectedTimeSeconds: 3600, afterRegistrationTimeSeconds: 3600 },
     onCommitted: (changes) => broadcaster?.tell({ kind: 'committed', changes }),
   }));
-  broadcaster = masterSys.spawn(groupsBroadcasterOnMasterSpec({
+  broadcaster = masterSys.spawn(groupsBroadcasterSpec({
     log: mlog, beaconSeconds: INTERVALS.master.sync_agent_groups, askMs: ASK_MS, registry,
     fanOut: (push) => coordinator?.tell({ kind: 'registry-push', push }),
   }));
   const published: AgentStatusEvent[] = [];
-  const agentInfo = masterSys.spawn(agentInfoIngestOnMasterSpec({
+  const agentInfo = masterSys.spawn(agentInfoIngestSpec({
     table: infoStore, log: mlog, disconnectionSeconds: 600, publish: (events) => { published.push(...events); },
   }));
   /** What ClusterServer.openLinks() would list. */
@@ -171,8 +172,8 @@ function cluster(t: TestContext, opts: { requestTimeoutMs?: number } = {}): Clus
 
   // --- the worker, as startWorker wires it ---
   const workerScanner = workerSys.spawn(scannerSpec()) as ActorRef<IntegrityScannerMsg>;
-  const replica = workerSys.spawn(groupsBroadcasterOnWorkerSpec({ store: workerDb, log: wlog, requestTimeoutMs: ASK_MS, onRemoved: () => undefined }));
-  const workerIngest = workerSys.spawn(agentInfoIngestOnWorkerSpec({ log: wlog, syncSeconds: INTERVALS.worker.sync_agent_info, requestTimeoutMs: ASK_MS }));
+  const replica = workerSys.spawn(registryReplicaSpec({ store: workerDb, log: wlog, requestTimeoutMs: ASK_MS, onRemoved: () => undefined }));
+  const workerIngest = workerSys.spawn(agentInfoSenderSpec({ log: wlog, syncSeconds: INTERVALS.worker.sync_agent_info, requestTimeoutMs: ASK_MS }));
   const session = workerSys.spawn(masterSessionSpec({
     nodeName: WORKER, intervals: INTERVALS, log: wlog, replica, linkFollowers: [replica, workerIngest],
     connect,

@@ -6,13 +6,13 @@
  */
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import { DEFAULT_INTERVALS } from '../../../runtime/config/defaults.js';
-import { masterCoordinatorSpec, type AdmitVerdict, type MasterCoordinatorMsg, type MasterCoordinatorDeps } from '../../../actors/master-coordinator.js';
-import type { ClusterFrame, NodeInfo } from '../../../protocols/cluster-messages.js';
-import { framesOf, memoryLinkPair, type MemoryLinkPair } from '../../harness/memory-link.js';
-import { until, within } from '../../harness/wait.js';
+import { ActorSystem, type ActorRef } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import { DEFAULT_INTERVALS } from '../../../../runtime/config/defaults.js';
+import { masterCoordinatorSpec, type AdmitVerdict, type MasterCoordinatorMsg, type MasterCoordinatorDeps } from '../../../../actors/master/master-coordinator.js';
+import type { ClusterFrame, NodeInfo } from '../../../../protocols/cluster-messages.js';
+import { framesOf, memoryLinkPair, type MemoryLinkPair } from '../../../harness/memory-link.js';
+import { until, within } from '../../../harness/wait.js';
 
 const MASTER: NodeInfo = { name: 'master-node', type: 'master', version: '0.1.0', address: '10.0.0.1' };
 const ASK_MS = 5000;

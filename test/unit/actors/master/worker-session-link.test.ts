@@ -6,15 +6,15 @@
  */
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActorSystem, type Reply } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import { DEFAULT_INTERVALS } from '../../../runtime/config/defaults.js';
-import type { Intervals } from '../../../runtime/config/types.js';
-import { workerSessionSpec, type WorkerSessionDeps } from '../../../actors/worker-session-on-master.js';
-import type { NodeInfo } from '../../../protocols/cluster-messages.js';
-import { RequestError } from '../../../protocols/errors.js';
-import { memoryLinkPair, type MemoryLinkPair } from '../../harness/memory-link.js';
-import { sleep, until, within } from '../../harness/wait.js';
+import { ActorSystem, type Reply } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import { DEFAULT_INTERVALS } from '../../../../runtime/config/defaults.js';
+import type { Intervals } from '../../../../runtime/config/types.js';
+import { workerSessionSpec, type WorkerSessionDeps } from '../../../../actors/master/worker-session.js';
+import type { NodeInfo } from '../../../../protocols/cluster-messages.js';
+import { RequestError } from '../../../../protocols/errors.js';
+import { memoryLinkPair, type MemoryLinkPair } from '../../../harness/memory-link.js';
+import { sleep, until, within } from '../../../harness/wait.js';
 
 const MASTER: NodeInfo = { name: 'master-node', type: 'master', version: '0.1.0', address: '10.0.0.1' };
 const WORKER: NodeInfo = { name: 'worker-1', type: 'worker', version: '0.1.0', address: '10.0.0.2' };

@@ -6,19 +6,19 @@
  */
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActorSystem, type ActorRef } from '../../../runtime/actor-kit.js';
-import { createLogger, MemorySink } from '../../../runtime/logger.js';
-import { DEFAULT_INTERVALS } from '../../../runtime/config/defaults.js';
-import type { Intervals } from '../../../runtime/config/types.js';
+import { ActorSystem, type ActorRef } from '../../../../runtime/actor-kit.js';
+import { createLogger, MemorySink } from '../../../../runtime/logger.js';
+import { DEFAULT_INTERVALS } from '../../../../runtime/config/defaults.js';
+import type { Intervals } from '../../../../runtime/config/types.js';
 import {
   masterSessionSpec, NOT_CONNECTED, type MasterConnection, type MasterLinkStatus, type MasterSessionMsg,
-} from '../../../actors/worker-session-on-worker.js';
-import type { IntegrityScannerMsg, ManifestSnapshot } from '../../../actors/integrity-scanner.js';
-import type { ReplicaMsg } from '../../../actors/groups-broadcaster-on-worker.js';
-import type { ClusterFrame, NodeInfo } from '../../../protocols/cluster-messages.js';
-import { manifestDigest } from '../../../protocols/integrity.js';
-import { framesOf, memoryLinkPair, type MemoryLinkPair } from '../../harness/memory-link.js';
-import { until, within } from '../../harness/wait.js';
+} from '../../../../actors/worker/master-session.js';
+import type { IntegrityScannerMsg, ManifestSnapshot } from '../../../../actors/integrity-scanner.js';
+import type { ReplicaMsg } from '../../../../actors/worker/registry-replica.js';
+import type { ClusterFrame, NodeInfo } from '../../../../protocols/cluster-messages.js';
+import { manifestDigest } from '../../../../protocols/integrity.js';
+import { framesOf, memoryLinkPair, type MemoryLinkPair } from '../../../harness/memory-link.js';
+import { until, within } from '../../../harness/wait.js';
 
 const MASTER: NodeInfo = { name: 'master-node', type: 'master', version: '0.1.0', address: '10.0.0.1' };
 const ASK_MS = 5000;
