@@ -19,7 +19,8 @@ export type AdmitVerdict = { readonly accept: true } | { readonly accept: false;
 
 export type MasterCoordinatorMsg =
   | { readonly kind: 'admit'; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
-  | { readonly kind: 'probe-result'; readonly alive: boolean; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
+  /** `probed`: the link of the session that held the name when the probe left. */
+  | { readonly kind: 'probe-result'; readonly alive: boolean; readonly probed: PeerLink; readonly worker: NodeInfo; readonly link: PeerLink; readonly reply: Reply<AdmitVerdict> }
   | { readonly kind: 'link-closed'; readonly name: string; readonly link: PeerLink; readonly reason: string }
   | { readonly kind: 'list-nodes'; readonly reply: Reply<NodeInfo[]> }
   | { readonly kind: 'health'; readonly reply: Reply<ClusterHealth> }
@@ -78,6 +79,20 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
     return { ...s, refused: s.refused + 1 };
   };
 
+  // A worker reconnecting after a crash must not be locked out by its own stale
+  // session: only a session that still answers keeps the name.
+  const admitOrProbe = (ctx: ActorContext<MasterCoordinatorMsg>, s: CoordinatorState, worker: NodeInfo, link: PeerLink, reply: Reply<AdmitVerdict>): CoordinatorState => {
+    const existing = s.sessions.get(worker.name);
+    if (!existing) return accept(ctx, s, worker, link, reply);
+    const probed = existing.link;
+    ctx.pipe(
+      probed.request('ping', {}, deps.probeTimeoutMs),
+      () => ({ kind: 'probe-result', alive: true, probed, worker, link, reply }),
+      () => ({ kind: 'probe-result', alive: false, probed, worker, link, reply }),
+    );
+    return s;
+  };
+
   const askMs = deps.intervals.communication.timeout_cluster_request * 1000;
   const health = (s: CoordinatorState, reply: Reply<ClusterHealth>): void => {
     const workers = Promise.all([...s.sessions.values()].map((x) => x.ref.ask<WorkerHealth>((r) => ({ kind: 'health', reply: r }), askMs)));
@@ -98,20 +113,12 @@ export function masterCoordinatorSpec(deps: MasterCoordinatorDeps): ActorSpec<Co
     },
     receive: (s, msg, ctx) => {
       switch (msg.kind) {
-        case 'admit': {
-          const existing = s.sessions.get(msg.worker.name);
-          if (!existing) return accept(ctx, s, msg.worker, msg.link, msg.reply);
-          // A worker reconnecting after a crash must not be locked out by its own stale
-          // session: only a session that still answers keeps the name.
-          ctx.pipe(
-            existing.link.request('ping', {}, deps.probeTimeoutMs),
-            () => ({ kind: 'probe-result', alive: true, worker: msg.worker, link: msg.link, reply: msg.reply }),
-            () => ({ kind: 'probe-result', alive: false, worker: msg.worker, link: msg.link, reply: msg.reply }),
-          );
-          return s;
-        }
+        case 'admit':
+          return admitOrProbe(ctx, s, msg.worker, msg.link, msg.reply);
         case 'probe-result': {
           const existing = s.sessions.get(msg.worker.name);
+          // Another newcomer took the name while this probe was out: that session is probed in turn.
+          if (existing && existing.link !== msg.probed) return admitOrProbe(ctx, s, msg.worker, msg.link, msg.reply);
           if (existing && msg.alive) {
             return refuse(s, msg.reply, 'duplicate-name', `${msg.worker.name} (connected from ${existing.info.address})`);
           }

@@ -164,9 +164,14 @@ export class FramedLink<B extends Bodies> {
     this.shutdown(reason);
   }
 
-  /** Returns false when the socket's buffer is full (the caller may wait for 'drain'). */
+  /**
+   * Returns false when the socket's buffer is full (the caller may wait for 'drain').
+   * On a closed link it writes nothing: a send or reply there is a quiet no-op (the
+   * keepalives notice the loss), so an answer that is ready after its link went away
+   * never crashes its sender. A request or paced send still rejects.
+   */
   private write(frame: FrameOf<B>): boolean {
-    if (this.closedReason !== null) throw new RequestError('link-closed', `link closed: ${this.closedReason}`);
+    if (this.closedReason !== null) return false;
     return this.socket.write(encodeFrame(encodePayload(frame), this.opts.maxFrameBytes));
   }
 

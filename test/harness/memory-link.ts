@@ -10,9 +10,10 @@
  *   frame to its id, so a request fails fast with the schema's reason;
  * - frames arrive asynchronously (never inside `send`), in order, one direction
  *   independent of the other;
- * - `send`, `reply` and `sendPaced` on a link that knows it is closed throw (reject)
- *   RequestError 'link-closed', as FramedLink does; frames sent towards an end that has
- *   closed but before this end has heard of it are lost quietly, as on a socket;
+ * - `send` and `reply` on a link that knows it is closed do nothing, and `sendPaced`
+ *   and `request` reject RequestError 'link-closed', as FramedLink does; frames sent
+ *   towards an end that has closed but before this end has heard of it are lost
+ *   quietly, as on a socket;
  * - ids count up from 1 per end; a frame with `re` settles the request with that id (an
  *   `error` reply rejects it with its code), a late or unknown reply is dropped;
  * - requests time out with RequestError 'timeout', and those pending at close are
@@ -132,6 +133,7 @@ export class MemoryLink implements PeerLink {
   }
 
   async sendPaced<T extends ClusterType>(type: T, body: ClusterBody<T>): Promise<void> {
+    if (this.closedReason !== null) throw new RequestError('link-closed', `link closed: ${this.closedReason}`);
     if (this.write(envelope<ClusterBodies, T>(type, this.allocateId(), body))) return;
     await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
@@ -187,7 +189,7 @@ export class MemoryLink implements PeerLink {
 
   /** Returns false when the peer's queue is over the high-water mark (the caller may wait for it to drain). */
   private write(frame: ClusterFrame): boolean {
-    if (this.closedReason !== null) throw new RequestError('link-closed', `link closed: ${this.closedReason}`);
+    if (this.closedReason !== null) return false;
     const bytes = encodeFrame(encodePayload(frame), this.shared.opts.maxFrameBytes);
     return this.peer.receive(bytes);
   }

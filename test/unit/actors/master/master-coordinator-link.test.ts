@@ -112,9 +112,7 @@ test('master coordinator over links - manifest notices and registry pushes reach
   }
 });
 
-test('master coordinator over links - two newcomers racing for a dead name: only one gets it', {
-  todo: 'source bug: a probe-result is applied to whichever session holds the name when it arrives; the second newcomer\'s failed probe of the old session replaces the first newcomer\'s live session without probing it',
-}, async (t) => {
+test('master coordinator over links - two newcomers racing for a dead name: only one gets it', async (t) => {
   const f = fixture(t);
   const first = await f.admit('w1');
   first.pair.stall();
