@@ -37,6 +37,12 @@ export function nodeTag(config: NodeConfig): string {
 /** Short enough to feel instant, long enough to fold a burst of writes into one rescan. */
 const WATCH_DEBOUNCE_MS = 20;
 
+/** The one place the node's type decides anything: what its registry is, and which role starts. */
+const ROLES = {
+  master: { registry: 'master', start: (parts: RoleParts): Promise<Role> => MasterRole.start(parts) },
+  worker: { registry: 'replica', start: (parts: RoleParts): Promise<Role> => WorkerRole.start(parts) },
+} as const;
+
 export async function startNode(config: NodeConfig, sink: LogSink): Promise<RunningNode> {
   const { intervals } = config;
   const log = createLogger(sink, nodeTag(config));
@@ -54,7 +60,8 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
 
   const events = new NodeEvents();
   const manifests = new ManifestScanner(config.home);
-  const registryDb = RegistryDb.open(path.join(config.home, 'queue', 'db', 'global.db'), config.cluster.nodeType === 'master' ? 'master' : 'replica');
+  const kind = ROLES[config.cluster.nodeType];
+  const registryDb = RegistryDb.open(path.join(config.home, 'queue', 'db', 'global.db'), kind.registry);
   let watcher: SyncedSetWatcher | undefined;
   let agentService: AgentService | null = null;
   const tls = config.cluster.tls ? await loadLinkTls(config.home, config.cluster.tls) : null;
@@ -75,7 +82,7 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
   let enrolment: EnrolmentServer | null = null;
   try {
     await control.start();
-    role = config.cluster.nodeType === 'master' ? await MasterRole.start(parts) : await WorkerRole.start(parts);
+    role = await kind.start(parts);
     watcher = await watchFiles(config, role, log);
     if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, role, log, tls);
     agentService = await startAgentService(config, { directory: registryDb, reports: role, onEvent: ignoreEvent }, log);
