@@ -1,7 +1,9 @@
 /**
  * Waiting in tests without timing assertions: a bound that only turns a hang into a
- * failure, and a poll for a condition.
+ * failure, a poll for a condition, and a wait for a request's refusal.
  */
+import assert from 'node:assert/strict';
+import { RequestError } from '../../protocols/errors.js';
 
 /** Generous upper bound, only to turn a hang into a failure. */
 export const HANG_MS = 15_000;
@@ -22,4 +24,19 @@ export async function until(cond: () => boolean, what: string): Promise<void> {
     if (Date.now() - start > HANG_MS) throw new Error(`hang: ${what}`);
     await sleep(5);
   }
+}
+
+/** Awaits `p`, which must reject with a RequestError of `code` (and that message, when given); returns it. */
+export async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp | string): Promise<RequestError> {
+  let caught: unknown;
+  try {
+    await within(p, `rejection '${code}'`);
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof RequestError, `expected a RequestError '${code}', got ${String(caught)}`);
+  assert.equal(caught.code, code);
+  if (typeof message === 'string') assert.equal(caught.message, message);
+  else if (message) assert.match(caught.message, message);
+  return caught;
 }

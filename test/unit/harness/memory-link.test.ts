@@ -5,22 +5,11 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameError, RequestError } from '../../../protocols/errors.js';
+import { FrameError } from '../../../protocols/errors.js';
 import type { ClusterBody, ClusterFrame } from '../../../protocols/cluster-messages.js';
 import { framesOf, memoryLinkPair, type End } from '../../harness/memory-link.js';
-import { sleep, until, within } from '../../harness/wait.js';
+import { rejectsWith, sleep, until, within } from '../../harness/wait.js';
 
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await within(p, `rejection '${code}'`);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof RequestError, `expected a RequestError '${code}', got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  if (message) assert.match(caught.message, message);
-}
 
 /** Bodies the schemas refuse, smuggled past the compiler as a peer would past the type system. */
 const bad = <T>(body: unknown): T => body as T;

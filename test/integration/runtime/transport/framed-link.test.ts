@@ -4,11 +4,11 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import test from 'node:test';
 import { CLUSTER_MAX_FRAME_BYTES, ClusterCatalogue, type ClusterBodies, type ClusterFrame } from '../../../../protocols/cluster-messages.js';
-import { FrameError, RequestError } from '../../../../protocols/errors.js';
+import { FrameError } from '../../../../protocols/errors.js';
 import { FRAME_FORMAT, FRAME_MAGIC, encodeFrame } from '../../../../protocols/frame-codec.js';
 import { encodePayload } from '../../../../protocols/envelope.js';
 import { FramedLink, type FramedLinkOptions } from '../../../../runtime/transport/framed-link.js';
-import { HANG_MS, sleep, until, within } from '../../../harness/wait.js';
+import { HANG_MS, rejectsWith, sleep, until, within } from '../../../harness/wait.js';
 
 type Link = FramedLink<ClusterBodies>;
 
@@ -18,19 +18,6 @@ function opts(over: Partial<FramedLinkOptions<ClusterBodies>> = {}): FramedLinkO
 }
 
 
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp | string): Promise<RequestError> {
-  let caught: unknown;
-  try {
-    await within(p, `rejection '${code}'`);
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof RequestError, `expected a RequestError '${code}', got ${String(caught)}`);
-  assert.equal(caught.code, code);
-  if (typeof message === 'string') assert.equal(caught.message, message);
-  else if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 interface Server {
   readonly server: net.Server;
