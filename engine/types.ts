@@ -9,7 +9,7 @@
 export type ByteString = string;
 
 export function toBytes(text: string | Uint8Array): ByteString {
-  return Buffer.from(text as string).toString('latin1');
+  return (typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text)).toString('latin1');
 }
 
 export function fromBytes(bytes: ByteString): string {
@@ -119,6 +119,35 @@ export function getDynamic(event: EngineEvent, name: string): ByteString | undef
   const wanted = name.toLowerCase();
   for (const field of event.dynamic) if (field.name.toLowerCase() === wanted) return field.value;
   return undefined;
+}
+
+/** The rule an event ended on, as the alert serializer needs it. */
+export interface RuleView {
+  readonly id: number;
+  readonly level: number;
+  /** The description as written; `$(field)` is substituted when the alert is built. */
+  readonly description: string;
+  /** Group names in order of first appearance, compliance groups included (the serializer splits them). */
+  readonly groups: readonly string[];
+  /** Set for stateful rules: the configured frequency. */
+  readonly frequency?: number;
+  readonly info?: string;
+  readonly cve?: string;
+  readonly mitre: readonly string[];
+  readonly noFullLog: boolean;
+  readonly noCounter: boolean;
+  readonly mail: boolean;
+  readonly noLog: boolean;
+}
+
+/** The outcome of the rule walk for one event. */
+export interface FiredRule {
+  readonly rule: RuleView;
+  readonly firedtimes: number;
+  /** Earlier logs a frequency rule matched (newest first, at most 10). */
+  readonly previousOutput?: readonly ByteString[];
+  /** True when the rule matched inside its `ignore` window: reported, but no alert. */
+  readonly suppressed: boolean;
 }
 
 /** A CDB list as loaded from its text file (first value wins on duplicate keys). */
