@@ -35,7 +35,7 @@ const FTS_STATIC: Readonly<Record<string, string>> = {
   dstuser: 'dstuser', user: 'dstuser', srcuser: 'srcuser', srcip: 'srcip', dstip: 'dstip', id: 'id',
   location: 'location', data: 'data', extra_data: 'data', system_name: 'system_name', name: 'name',
 };
-/** The order the C FTS key lays the built-in slots out in (name is always part of the key). */
+/** The order the C FTS key lays the built-in slots out in; the decoder name is always part of it. */
 const FTS_KEY_ORDER = ['name', 'id', 'dstuser', 'srcuser', 'srcip', 'dstip', 'data', 'system_name', 'location'];
 
 const TYPES: ReadonlySet<string> = new Set<DecoderType>([
@@ -366,9 +366,9 @@ class DecoderReader {
     }
   }
 
-  /** The FTS slots in key order, then the chosen dynamic fields by their order position. */
+  /** The FTS key's parts: the name (always), the chosen slots in key order, then the dynamic fields by order position. */
   private ftsNames(): string[] {
-    const names = FTS_KEY_ORDER.filter((slot) => this.ftsStatic.has(slot));
+    const names = FTS_KEY_ORDER.filter((slot) => slot === 'name' || this.ftsStatic.has(slot));
     this.ftsDynamic.forEach((chosen, index) => {
       const name = this.order?.dynamic[index];
       if (chosen && name !== undefined) names.push(name);

@@ -64,7 +64,11 @@ export class Decoder {
     readonly useOwnName: boolean,
     readonly json: JsonOptions,
     readonly type: DecoderType,
-    /** FTS field names in the order the C key uses them; undefined without `<fts>`. */
+    /**
+     * The FTS key's parts in the C order: 'name', then id, dstuser, srcuser, srcip, dstip,
+     * data, system_name, location when chosen, then dynamic fields by order position.
+     * Undefined without `<fts>`.
+     */
     readonly fts: readonly string[] | undefined,
     readonly ftscomment: string | undefined,
     readonly accumulate: boolean,

@@ -26,6 +26,7 @@ export const SYNTAX_ERROR: unique symbol = Symbol('cjson syntax error');
 /** A read position over text[pos, end). Every method throws SYNTAX_ERROR where cJSON fails. */
 export class CJsonCursor {
   depth = 0;
+  private nextBackslash = -1;
 
   constructor(readonly text: ByteString, public pos: number, readonly end: number) {}
 
@@ -90,20 +91,33 @@ export class CJsonCursor {
   /** A string at `"`: escapes decoded to UTF-8 bytes, cut at the first NUL as the C string is. */
   string(): ByteString {
     const { text, end } = this;
-    const open = this.pos;
-    let close = open + 1;
-    let escaped = false;
-    while (close < end && text.charCodeAt(close) !== 0x22) {
-      if (text.charCodeAt(close) === 0x5c) {
-        if (close + 1 >= end) throw SYNTAX_ERROR;
-        escaped = true;
-        close++;
-      }
-      close++;
+    const start = this.pos + 1;
+    const quote = text.indexOf('"', start);
+    if (quote < 0 || quote >= end) throw SYNTAX_ERROR;
+    if (this.backslashFrom(start) > quote) {
+      this.pos = quote + 1;
+      return text.slice(start, quote);
     }
-    if (close >= end) throw SYNTAX_ERROR;
+    // The end is the first quote after an even run of backslashes (each backslash escapes one byte).
+    let close = quote;
+    for (;;) {
+      let before = close - 1;
+      while (before >= start && text.charCodeAt(before) === 0x5c) before--;
+      if ((close - 1 - before) % 2 === 0) break;
+      close = text.indexOf('"', close + 1);
+      if (close < 0 || close >= end) throw SYNTAX_ERROR;
+    }
     this.pos = close + 1;
-    return escaped ? decodeEscapes(text, open + 1, close) : text.slice(open + 1, close);
+    return decodeEscapes(text, start, close);
+  }
+
+  /** The first backslash at or after `from` (Infinity for none); searched again only once passed. */
+  private backslashFrom(from: number): number {
+    if (this.nextBackslash < from) {
+      const found = this.text.indexOf('\\', from);
+      this.nextBackslash = found < 0 ? Infinity : found;
+    }
+    return this.nextBackslash;
   }
 
   /** Any value as a tree (used for arrays, which the decoder prints whole). */
@@ -173,39 +187,41 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\', '/': '/',
-};
-
 /** Decodes a string with escapes; after a NUL the rest is still checked but no longer kept. */
 function decodeEscapes(text: ByteString, start: number, close: number): ByteString {
   let out = '';
   let runStart = start;
   let cut = false;
-  let i = start;
-  while (i < close) {
-    if (text.charCodeAt(i) !== 0x5c) {
-      i++;
-      continue;
-    }
+  for (let i = text.indexOf('\\', start); i >= 0 && i < close; i = text.indexOf('\\', runStart)) {
     if (!cut) out += text.slice(runStart, i);
-    const kind = text[i + 1]!;
+    const kind = text.charCodeAt(i + 1);
     let decoded: string;
-    if (kind === 'u') {
+    if (kind === 0x75) {
       const [codepoint, length] = utf16Escape(text, i, close);
       cut ||= codepoint === 0;
       decoded = utf8Bytes(codepoint);
-      i += length;
+      runStart = i + length;
     } else {
-      const simple = SIMPLE_ESCAPES[kind];
-      if (simple === undefined) throw SYNTAX_ERROR;
-      decoded = simple;
-      i += 2;
+      decoded = simpleEscape(kind);
+      runStart = i + 2;
     }
     if (!cut) out += decoded;
-    runStart = i;
   }
   return cut ? out : out + text.slice(runStart, close);
+}
+
+function simpleEscape(kind: number): string {
+  switch (kind) {
+    case 0x62: return '\b';
+    case 0x66: return '\f';
+    case 0x6e: return '\n';
+    case 0x72: return '\r';
+    case 0x74: return '\t';
+    case 0x22: return '"';
+    case 0x5c: return '\\';
+    case 0x2f: return '/';
+    default: throw SYNTAX_ERROR;
+  }
 }
 
 /** `\uXXXX` or a `\uD8xx\uDCxx` pair: [code point, escape length]. Bad hex reads as 0, as in cJSON. */
@@ -257,14 +273,24 @@ export function printJson(value: JsonValue, depth = 0): ByteString {
   if (value === false) return 'false';
   if (typeof value === 'number') return printNumber(value);
   if (typeof value === 'string') return printString(value);
-  if (Array.isArray(value)) return '[' + value.map((item) => printJson(item, depth)).join(', ') + ']';
-  const inner = '\t'.repeat(depth + 1);
-  let out = '{\n';
-  for (let i = 0; i < value.keys.length; i++) {
-    out += inner + printString(value.keys[i]!) + ':\t' + printJson(value.values[i]!, depth + 1);
-    out += i + 1 < value.keys.length ? ',\n' : '\n';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ', ') + printJson(value[i]!, depth);
+    return out + ']';
   }
-  return out + '\t'.repeat(depth) + '}';
+  const inner = indent(depth + 1);
+  let out = '{\n';
+  const last = value.keys.length - 1;
+  for (let i = 0; i <= last; i++) {
+    out += inner + printString(value.keys[i]!) + ':\t' + printJson(value.values[i]!, depth + 1) + (i < last ? ',\n' : '\n');
+  }
+  return out + indent(depth) + '}';
+}
+
+const INDENTS = Array.from({ length: 16 }, (_, n) => '\t'.repeat(n));
+
+function indent(depth: number): string {
+  return INDENTS[depth] ?? '\t'.repeat(depth);
 }
 
 /** Integers as `%d`; others with 15 significant digits unless that loses the value, then 17. */
@@ -278,15 +304,15 @@ function printNumber(d: number): string {
 }
 
 function printString(s: ByteString): ByteString {
-  let out = '"';
   let runStart = 0;
+  let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c) continue;
     out += s.slice(runStart, i) + escapeByte(c);
     runStart = i + 1;
   }
-  return out + s.slice(runStart) + '"';
+  return runStart === 0 ? '"' + s + '"' : out + s.slice(runStart) + '"';
 }
 
 function escapeByte(c: number): string {

@@ -20,9 +20,11 @@ const STATIC_KEYS: ReadonlyMap<string, StaticField> = new Map<string, StaticFiel
   ['systemname', 'system_name'],
 ]);
 
-// Fields found while parsing; applied only once the whole text parsed (cJSON fails as a whole).
+// Fields found while parsing, applied only once the whole text parsed (cJSON fails as a whole).
+// A top-level key may name a static field; nested keys never do.
 const pendingKeys: string[] = [];
 const pendingValues: ByteString[] = [];
+const pendingTopLevel: boolean[] = [];
 
 export function jsonDecoder(run: PluginRun): void {
   const start = inputStart(run);
@@ -32,6 +34,7 @@ export function jsonDecoder(run: PluginRun): void {
   const cursor = new CJsonCursor(log, start, nul < 0 ? log.length : nul);
   pendingKeys.length = 0;
   pendingValues.length = 0;
+  pendingTopLevel.length = 0;
   try {
     if (log.startsWith('\xef\xbb\xbf', start)) cursor.pos += 3;
     cursor.skipWhitespace();
@@ -42,7 +45,7 @@ export function jsonDecoder(run: PluginRun): void {
     if (err === SYNTAX_ERROR) return;
     throw err;
   }
-  for (let i = 0; i < pendingKeys.length; i++) fill(run.event, pendingKeys[i]!, pendingValues[i]!);
+  for (let i = 0; i < pendingKeys.length; i++) fill(run.event, pendingKeys[i]!, pendingValues[i]!, pendingTopLevel[i]!);
 }
 
 /** The C reads the plugin offset of `lf->decoder_info`, which may be the parent. */
@@ -64,8 +67,7 @@ function readObject(cursor: CJsonCursor, prefix: string | undefined, options: Js
   }
   for (;;) {
     const name = cursor.key();
-    const key = prefix === undefined ? name : prefix + '.' + name;
-    readMember(cursor, key, options);
+    readMember(cursor, prefix === undefined ? name : prefix + '.' + name, prefix === undefined, options);
     cursor.skipWhitespace();
     const c = cursor.peek();
     if (c === 0x2c) {
@@ -78,25 +80,24 @@ function readObject(cursor: CJsonCursor, prefix: string | undefined, options: Js
   }
 }
 
-function readMember(cursor: CJsonCursor, key: string, options: JsonOptions): void {
+function readMember(cursor: CJsonCursor, key: string, topLevel: boolean, options: JsonOptions): void {
   const c = cursor.peek();
+  let value: ByteString;
   if (c === 0x7b) return readObject(cursor, key, options);
-  if (c === 0x22) return pend(key, cursor.string());
-  if (c === 0x5b) {
-    const rendered = renderArray(cursor.value() as JsonValue[], options);
-    if (rendered !== '') pend(key, rendered);
-    return;
+  if (c === 0x22) value = cursor.string();
+  else if (c === 0x5b) value = renderArray(cursor.value() as JsonValue[], options);
+  else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = decoderNumber(cursor.number());
+  else {
+    const literal = cursor.literal();
+    if (literal === undefined) throw SYNTAX_ERROR;
+    if (literal === null && options.nullAs === 'discard') return;
+    value = literal === null ? 'null' : literal ? 'true' : 'false';
   }
-  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return pend(key, decoderNumber(cursor.number()));
-  const literal = cursor.literal();
-  if (literal === undefined) throw SYNTAX_ERROR;
-  if (literal !== null) pend(key, literal ? 'true' : 'false');
-  else if (options.nullAs === 'string') pend(key, 'null');
-}
-
-function pend(key: string, value: ByteString): void {
+  // An empty rendering (CSV of nothing) is not stored.
+  if (c === 0x5b && value === '') return;
   pendingKeys.push(key);
   pendingValues.push(value);
+  pendingTopLevel.push(topLevel);
 }
 
 /** `%i` when the double is an int, else `%f`. */
@@ -129,15 +130,17 @@ function csvItem(item: JsonValue): string | undefined {
 }
 
 /** fillData: exact static names, `user` standing in for an unset dstuser, else a dynamic field. */
-function fill(event: EngineEvent, key: string, value: ByteString): void {
-  const field = STATIC_KEYS.get(key);
-  if (field) {
-    event.fields[field] = value;
-    return;
-  }
-  if (key === 'user') {
-    if (!event.fields.dstuser) event.fields.dstuser = value;
-    return;
+function fill(event: EngineEvent, key: string, value: ByteString, topLevel: boolean): void {
+  if (topLevel) {
+    const field = STATIC_KEYS.get(key);
+    if (field) {
+      event.fields[field] = value;
+      return;
+    }
+    if (key === 'user') {
+      if (!event.fields.dstuser) event.fields.dstuser = value;
+      return;
+    }
   }
   if (event.dynamic.length >= MAX_DYNAMIC_FIELDS) return;
   event.dynamic.push({ name: key, value });
