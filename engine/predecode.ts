@@ -133,7 +133,6 @@ function unescapeLocation(raw: ByteString): ByteString {
     const bar = raw.indexOf('|', i);
     const end = bar < 0 ? raw.length : bar;
     out += raw.slice(i, Math.min(end, i + limit - out.length));
-    i = end;
     if (bar < 0 || out.length >= limit) break;
     if (raw.charCodeAt(bar + 1) === PIPE || bar + 1 === raw.length) out += '|';
     i = raw.charCodeAt(bar + 1) === PIPE ? bar + 2 : bar + 1;
