@@ -179,7 +179,6 @@ class DecoderReader {
   private ftsStatic = new Set<string>();
   private ftsDynamic: boolean[] = [];
   private ftsDynamicFlag = false;
-  private ftsLine = 0;
   private accumulate = false;
 
   constructor(private readonly file: string, private readonly node: XmlNode, private readonly warnings: LoadWarning[]) {
@@ -293,7 +292,6 @@ class DecoderReader {
    * and is ignored when no `<order>` came before.
    */
   private readFts(el: XmlNode): void {
-    this.ftsLine ||= el.line;
     this.ftsDynamic = [];
     for (const piece of splitLimited(el.text, ',', MAX_ORDER_FIELDS)) {
       const word = firstWord(piece);

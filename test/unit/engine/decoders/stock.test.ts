@@ -1,7 +1,8 @@
 /**
  * The stock ruleset's decoders (plus the test suite's own) load without error, and the
- * suite's .ini log lines decode to the decoder names the files expect. Reads the upstream
- * data from ../shared/data; skips with the reason when it is absent.
+ * suite's .ini log lines decode to the decoder names the files expect (decoder names
+ * only: rules are not involved). Reads the upstream data from ../shared/data; skips
+ * with the reason when it is absent.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { parseOsXml } from '../../../../engine/xml/os-xml.js';
 import { predecode } from '../../../../engine/predecode.js';
 import { toBytes, type EngineEvent } from '../../../../engine/types.js';
 import { missingData, upstreamData } from '../../../harness/upstream-data.js';
+import { defaultSuiteFiles } from '../../../../scripts/ruleset-tests/runner.js';
+import { suiteRuns, type SuiteRun } from '../../../../scripts/ruleset-tests/ini.js';
 
 const RULESET = 'wazuh-ruleset-v4.14.5';
 
@@ -24,52 +27,15 @@ function decoderFiles(root: string): string[] {
   return [...stock, ...testing].sort((a, b) => (base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0));
 }
 
-interface Run {
-  readonly file: string;
-  readonly section: string;
-  readonly key: string;
-  readonly lines: readonly string[];
-  readonly decoder: string;
-}
-
-/** The "pass" runs of an .ini file, read with runtests.py's configparser semantics (repeats merged with newlines). */
-function passRuns(file: string): Run[] {
-  const sections = new Map<string, Map<string, string>>();
-  let current: Map<string, string> | undefined;
-  for (const line of fs.readFileSync(file, 'utf8').split(/\r?\n/)) {
-    if (/^\s*[;#]/.test(line) || line.trim() === '') continue;
-    const header = /^\[(.*)\]\s*$/.exec(line);
-    if (header) {
-      current = sections.get(header[1]!) ?? new Map();
-      sections.set(header[1]!, current);
-      continue;
-    }
-    const option = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
-    if (!current || !option) continue;
-    const key = option[1]!.trim().toLowerCase();
-    const value = option[2]!.trim();
-    current.set(key, current.has(key) ? `${current.get(key)}\n${value}` : value);
-  }
-  const runs: Run[] = [];
-  for (const [section, options] of sections) {
-    const decoder = options.get('decoder');
-    if (!decoder) continue;
-    for (const [key, value] of options) {
-      if (key.startsWith('log ') && key.endsWith('pass')) runs.push({ file: path.basename(file), section, key, lines: value.split('\n'), decoder });
-    }
-  }
-  return runs;
-}
-
 function eventOf(line: string): EngineEvent {
   return predecode(toBytes(`1:stdin:${line}`), { managerHostname: 'manager' });
 }
 
 /** The decoder name of the last event of a run, each run in a fresh session. */
-function decodedName(set: DecoderSet, run: Run): string {
+function decodedName(set: DecoderSet, run: SuiteRun): string {
   const state = newDecoderState();
   let name = '';
-  for (const line of run.lines) {
+  for (const line of run.events) {
     const event = eventOf(line);
     decodeEvent(set, event, state, 0);
     name = event.decoder?.name ?? '';
@@ -77,23 +43,25 @@ function decodedName(set: DecoderSet, run: Run): string {
   return name;
 }
 
-function mismatches(set: DecoderSet, runs: readonly Run[]): string[] {
+function mismatches(set: DecoderSet, runs: readonly SuiteRun[]): string[] {
   return runs
     .map((run) => ({ run, got: decodedName(set, run) }))
-    .filter(({ run, got }) => got !== run.decoder)
-    .map(({ run, got }) => `${run.file} [${run.section}] ${run.key}: expected ${run.decoder}, got '${got}'`);
+    .filter(({ run, got }) => got !== run.expected.decoder)
+    .map(({ run, got }) => `${run.file} [${run.section}] ${run.name}: expected ${run.expected.decoder}, got '${got}'`);
 }
 
 const root = upstreamData(RULESET);
-let loaded: { set: DecoderSet; runs: Run[] } | undefined;
+let loaded: { set: DecoderSet; runs: SuiteRun[] } | undefined;
 
-function stock(): { set: DecoderSet; runs: Run[] } {
+/** The stock decoders and the suite's "pass" runs that name a decoder (the default run: no geoip files). */
+function stock(): { set: DecoderSet; runs: SuiteRun[] } {
   if (loaded) return loaded;
   const files = decoderFiles(root!).map((file) => ({ file, nodes: parseOsXml(toBytes(fs.readFileSync(file)), file) }));
   const set = compileDecoders(files);
   const testsDir = path.join(root!, 'testing', 'tests');
-  const runs = fs.readdirSync(testsDir).filter((f) => f.endsWith('.ini') && !f.includes('geoip')).sort()
-    .flatMap((f) => passRuns(path.join(testsDir, f)));
+  const runs = defaultSuiteFiles(fs.readdirSync(testsDir))
+    .flatMap((f) => suiteRuns(f, fs.readFileSync(path.join(testsDir, f), 'utf8')))
+    .filter((run) => !run.negate && run.expected.decoder !== '');
   loaded = { set, runs };
   return loaded;
 }
@@ -122,7 +90,7 @@ test('sshd, pam, apache and every JSON run of the suite decode to the decoder th
     return;
   }
   const { set, runs } = stock();
-  const chosen = runs.filter((run) => ['sshd.ini', 'pam.ini', 'apache.ini'].includes(run.file) || run.decoder === 'json');
+  const chosen = runs.filter((run) => ['sshd.ini', 'pam.ini', 'apache.ini'].includes(run.file) || run.expected.decoder === 'json');
   assert.ok(chosen.length > 850, `${chosen.length} runs`);
   assert.deepEqual(mismatches(set, chosen), []);
 });
@@ -143,9 +111,9 @@ test('decoding speed over the suite lines (reported; bounded far above the engin
     return;
   }
   const { set, runs } = stock();
-  const lines = runs.flatMap((run) => run.lines);
+  const lines = runs.flatMap((run) => run.events);
   const templates = lines.map(eventOf);
-  const rounds = 20;
+  const rounds = 5;
   const events = Array.from({ length: rounds }, () => templates.map((e) => ({ ...e, fields: {}, dynamic: [] })));
   const state = newDecoderState();
   for (const e of templates.map((x) => ({ ...x, fields: {}, dynamic: [] }))) decodeEvent(set, e, state, 0);
