@@ -29,11 +29,10 @@ export function newDecoderState(): DecoderState {
 export function decodeEvent(set: DecoderSet, event: EngineEvent, state: DecoderState, now?: number): void {
   if (now !== undefined) state.now = now;
   const program = event.programName;
-  const list = program === undefined ? set.withoutProgramName : set.withProgramName;
+  const list = program === undefined ? set.withoutProgramName : programCandidates(set, program);
   const log = event.log;
   for (const top of list) {
     const decoder = top.decoder;
-    if (program !== undefined && !decoder.programName!.test(program)) continue;
     let afterTop = 0;
     if (decoder.prematch) {
       const match = decoder.prematch.exec(log, 0);
@@ -47,6 +46,29 @@ export function decodeEvent(set: DecoderSet, event: EngineEvent, state: DecoderS
     if (info.accumulate) state.accumulator.accumulate(event, info.name, state.now);
     return;
   }
+}
+
+/**
+ * The top-level decoders whose program_name matches, in load order. A program_name test
+ * depends on the program name alone, so the filtered list is remembered per name
+ * (a bounded memo: a flood of distinct names only costs the C's linear scan).
+ */
+const programMemos = new WeakMap<DecoderSet, Map<ByteString, readonly TopDecoder[]>>();
+const PROGRAM_MEMO_SIZE = 4096;
+
+function programCandidates(set: DecoderSet, program: ByteString): readonly TopDecoder[] {
+  let memo = programMemos.get(set);
+  if (!memo) {
+    memo = new Map();
+    programMemos.set(set, memo);
+  }
+  let list = memo.get(program);
+  if (!list) {
+    list = set.withProgramName.filter((top) => top.decoder.programName!.test(program));
+    if (memo.size >= PROGRAM_MEMO_SIZE) memo.clear();
+    memo.set(program, list);
+  }
+  return list;
 }
 
 /** The C end pointer points at the last byte of a match; the next stage starts one later, never past the end. */
