@@ -102,7 +102,8 @@ function isSpace(c: number): boolean {
 }
 
 function isVarName(name: string): boolean {
-  return name.length === 3 && asciiLower(name) === 'var';
+  return name.length === 3 && (name.charCodeAt(0) | 0x20) === 0x76 && (name.charCodeAt(1) | 0x20) === 0x61 &&
+    (name.charCodeAt(2) | 0x20) === 0x72;
 }
 
 /** C strings end at the first NUL: a NUL byte in the file cuts the token it lands in. */
@@ -134,14 +135,14 @@ function dropVars(elements: RawElement[]): RawElement[] {
  * comment-heavy file must not rescan to its end for every comment.
  */
 class NextOccurrence {
-  private from = 0;
-  private at = -2;
+  /** `at` is the first occurrence at or after `from` (-1: none). */
+  private from = Infinity;
+  private at = -1;
 
   constructor(private readonly text: string, private readonly marker: string) {}
 
   next(from: number): number {
-    const known = this.at === -1 || (this.at >= from && this.from <= from);
-    if (!known) {
+    if (!(this.from <= from && (this.at === -1 || this.at >= from))) {
       this.at = this.text.indexOf(this.marker, from);
       this.from = from;
     }
@@ -159,12 +160,17 @@ class Parser {
   varCount = 0;
   private pos = 0;
   private readonly newlines: number[] = [];
+  /** Newlines before the last offset forwardLine was asked about. */
+  private passedNewlines = 0;
+  /** A NUL byte ends C strings: only then do tokens need cutting. */
+  private readonly hasNul: boolean;
   private readonly bangEnd: NextOccurrence;
   private readonly dashesEnd: NextOccurrence;
 
   constructor(private readonly text: string, private readonly file: string) {
     this.bangEnd = new NextOccurrence(text, '!>');
     this.dashesEnd = new NextOccurrence(text, '-->');
+    this.hasNul = text.includes('\0');
     for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) this.newlines.push(at);
   }
 
@@ -219,6 +225,19 @@ class Parser {
     return lo + 1;
   }
 
+  /** lineAt for offsets that only grow (the parse itself), in amortized constant time. */
+  private forwardLine(at: number): number {
+    const { newlines } = this;
+    let passed = this.passedNewlines;
+    while (passed < newlines.length && (newlines[passed] as number) < at) passed++;
+    this.passedNewlines = passed;
+    return passed + 1;
+  }
+
+  private cstr(token: string): string {
+    return this.hasNul ? cstr(token) : token;
+  }
+
   /** Wazuh's line once the characters before `at` are read. */
   private linesRead(at: number): number {
     return this.lineAt(Math.min(at, this.text.length));
@@ -253,7 +272,7 @@ class Parser {
         'XMLERR: Max recursion level reached', this.linesRead(start + 1));
     }
     this.pos++;
-    let name = this.tagName(true, '', this.lineAt(start));
+    let name = this.tagName(true, '', start);
     let selfClosed = false;
     const terminator = text.charCodeAt(this.pos);
     this.pos++;
@@ -261,10 +280,11 @@ class Parser {
       name = name.slice(0, -1);
       selfClosed = true;
     }
-    const raw: RawElement = { name: cstr(name), attributes: [], text: '', children: [], line: this.lineAt(start) };
+    const line = this.forwardLine(start);
+    const raw: RawElement = { name: this.cstr(name), attributes: [], text: '', children: [], line };
     this.order.push(raw);
     this.depths.push(depth);
-    this.wazuhLines.push(this.linesRead(this.pos));
+    this.wazuhLines.push(this.forwardLine(this.pos));
     if (isVarName(raw.name)) this.varCount++;
     if (isSpace(terminator) && this.attributes(raw) === 'closed') selfClosed = true;
     if (!selfClosed) this.content(raw, depth);
@@ -273,15 +293,17 @@ class Parser {
 
   /**
    * A tag name from `pos` up to `>` (or a space, for an opening tag), comments cut out.
-   * Leaves `pos` on the byte that ended it.
+   * Leaves `pos` on the byte that ended it. Errors name the line of `openedAt`, or `openedOn`.
    */
-  private tagName(stopAtSpace: boolean, element: string, line: number): string {
+  private tagName(stopAtSpace: boolean, element: string, openedAt: number, openedOn = 0): string {
     const { text } = this;
     let name = '';
     let from = this.pos;
     for (;;) {
-      if (this.pos >= text.length) this.failOpen(element || name + text.slice(from), line);
-      if (name.length + this.pos - from >= MAX_TOKEN) this.failOverflow(element || name, line);
+      if (this.pos >= text.length) this.failOpen(element || name + text.slice(from), openedOn || this.lineAt(openedAt));
+      if (name.length + this.pos - from >= MAX_TOKEN) {
+        this.failOverflow(element || name, openedOn || this.lineAt(openedAt));
+      }
       const c = text.charCodeAt(this.pos);
       if (c === LT && text.charCodeAt(this.pos + 1) === BANG) {
         name += text.slice(from, this.pos);
@@ -315,7 +337,7 @@ class Parser {
         return c === SLASH ? 'closed' : 'open';
       }
       for (const pair of raw.attributes) {
-        if (pair[0] === cstr(name)) {
+        if (pair[0] === this.cstr(name)) {
           this.failHere(raw, `attribute '${name}' given twice`, `XMLERR: Attribute '${name}' already defined.`);
         }
       }
@@ -332,7 +354,7 @@ class Parser {
         if (c === quote) break;
       }
       const value = text.slice(valueStart, this.pos - 1);
-      raw.attributes.push([cstr(name), cstr(value)]);
+      raw.attributes.push([this.cstr(name), this.cstr(value)]);
       const after = this.pos < text.length ? text.charCodeAt(this.pos) : -1;
       this.pos++;
       if (isSpace(after)) continue;
@@ -390,7 +412,7 @@ class Parser {
         this.pos = lt + 1;
         carry = false;
       } else if (text.charCodeAt(lt + 1) === SLASH) {
-        raw.text = cstr(cut + text.slice(from, lt));
+        raw.text = this.cstr(cut + text.slice(from, lt));
         this.pos = lt;
         this.closingTag(raw);
         return;
@@ -409,9 +431,9 @@ class Parser {
   private closingTag(raw: RawElement): void {
     const start = this.pos;
     this.pos += 2;
-    const name = this.tagName(false, raw.name, raw.line);
+    const name = this.tagName(false, raw.name, start, raw.line);
     this.pos++;
-    if (cstr(name) !== raw.name) {
+    if (this.cstr(name) !== raw.name) {
       this.fail(this.lineAt(start), raw.name,
         `closing tag </${name}> does not match <${raw.name}> opened on line ${raw.line}`,
         `XMLERR: Element '${raw.name}' not closed.`, this.linesRead(this.pos));
