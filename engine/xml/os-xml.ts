@@ -96,6 +96,19 @@ const EQUALS = 0x3d;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
 
+/** Runs the parser steps over in one native scan (sticky: they match where they are put). */
+const SPACES = /[\t\n\v\f\r ]*/y;
+const OPENING_NAME_RUN = /[^<>\t\n\v\f\r ]*/y;
+const CLOSING_NAME_RUN = /[^<>]*/y;
+const ATTRIBUTE_NAME_RUN = /[^=>/\t\n\v\f\r ]*/y;
+
+/** The offset where a run of `pattern` starting at `from` ends. */
+function skip(pattern: RegExp, text: string, from: number): number {
+  pattern.lastIndex = from;
+  pattern.test(text);
+  return pattern.lastIndex;
+}
+
 /** C isspace in the C locale. */
 function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -297,22 +310,25 @@ class Parser {
    */
   private tagName(stopAtSpace: boolean, element: string, openedAt: number, openedOn = 0): string {
     const { text } = this;
+    const run = stopAtSpace ? OPENING_NAME_RUN : CLOSING_NAME_RUN;
     let name = '';
     let from = this.pos;
     for (;;) {
-      if (this.pos >= text.length) this.failOpen(element || name + text.slice(from), openedOn || this.lineAt(openedAt));
-      if (name.length + this.pos - from >= MAX_TOKEN) {
-        this.failOverflow(element || name, openedOn || this.lineAt(openedAt));
+      this.pos = skip(run, text, this.pos);
+      const length = name.length + this.pos - from;
+      if (length > MAX_TOKEN || (length === MAX_TOKEN && this.pos < text.length)) {
+        const partial = (name + text.slice(from, this.pos)).slice(0, 64);
+        this.failOverflow(element || partial, openedOn || this.lineAt(openedAt), from + MAX_TOKEN - name.length);
       }
-      const c = text.charCodeAt(this.pos);
-      if (c === LT && text.charCodeAt(this.pos + 1) === BANG) {
+      if (this.pos >= text.length) this.failOpen(element || name + text.slice(from), openedOn || this.lineAt(openedAt));
+      if (text.charCodeAt(this.pos) !== LT) return name + text.slice(from, this.pos);
+      if (text.charCodeAt(this.pos + 1) === BANG) {
         name += text.slice(from, this.pos);
         this.commentAt(this.pos, element || name);
         from = this.pos;
-        continue;
+      } else {
+        this.pos++;
       }
-      if (c === GT || (stopAtSpace && isSpace(c))) return name + text.slice(from, this.pos);
-      this.pos++;
     }
   }
 
@@ -320,16 +336,16 @@ class Parser {
   private attributes(raw: RawElement): 'open' | 'closed' {
     const { text } = this;
     for (;;) {
-      while (this.pos < text.length && isSpace(text.charCodeAt(this.pos))) this.pos++;
-      const nameStart = this.pos;
-      let c = -1;
-      for (;;) {
-        if (this.pos >= text.length) this.failAttributeEnd(raw);
-        if (this.pos - nameStart >= MAX_TOKEN) this.failAttributeOverflow(raw, text.slice(nameStart, this.pos));
-        c = text.charCodeAt(this.pos++);
-        if (c === EQUALS || c === GT || c === SLASH || isSpace(c)) break;
+      const nameStart = skip(SPACES, text, this.pos);
+      const nameEnd = skip(ATTRIBUTE_NAME_RUN, text, nameStart);
+      if (nameEnd - nameStart > MAX_TOKEN || (nameEnd - nameStart === MAX_TOKEN && nameEnd < text.length)) {
+        this.pos = nameStart + MAX_TOKEN + 1;
+        this.failAttributeOverflow(raw, text.slice(nameStart, nameStart + 20));
       }
-      const name = text.slice(nameStart, this.pos - 1);
+      if (nameEnd >= text.length) this.failAttributeEnd(raw);
+      const c = text.charCodeAt(nameEnd);
+      this.pos = nameEnd + 1;
+      const name = text.slice(nameStart, nameEnd);
       if (c !== EQUALS) {
         if (name !== '') {
           this.failHere(raw, `attribute '${name}' has no value`, `XMLERR: Attribute '${name}' has no value.`);
@@ -341,19 +357,7 @@ class Parser {
           this.failHere(raw, `attribute '${name}' given twice`, `XMLERR: Attribute '${name}' already defined.`);
         }
       }
-      const quote = this.openingQuote(raw, name);
-      const valueStart = this.pos;
-      for (;;) {
-        if (this.pos >= text.length) this.failAttributeEnd(raw);
-        if (this.pos - valueStart >= MAX_TOKEN) this.failAttributeOverflow(raw, name);
-        c = text.charCodeAt(this.pos++);
-        if (c === GT) {
-          this.failHere(raw, `value of attribute '${name}' holds '>' or lacks its closing quote`,
-            `XMLERR: Attribute '${name}' not closed.`);
-        }
-        if (c === quote) break;
-      }
-      const value = text.slice(valueStart, this.pos - 1);
+      const value = this.attributeValue(raw, name, this.openingQuote(raw, name));
       raw.attributes.push([this.cstr(name), this.cstr(value)]);
       const after = this.pos < text.length ? text.charCodeAt(this.pos) : -1;
       this.pos++;
@@ -363,6 +367,27 @@ class Parser {
       this.failHere(raw, `attribute '${name}'='${value}' is not followed by a space, '>' or '/'`,
         `XMLERR: Bad attribute closing for '${name}'='${value}'.`);
     }
+  }
+
+  /** A value up to its closing quote, which may not come after a `>`. Leaves `pos` after the quote. */
+  private attributeValue(raw: RawElement, name: string, quote: number): string {
+    const { text } = this;
+    const start = this.pos;
+    const close = text.indexOf(quote === DQUOTE ? '"' : "'", start);
+    const gt = text.indexOf('>', start);
+    const stop = Math.min(close < 0 ? text.length : close, gt < 0 ? text.length : gt);
+    // Wazuh refuses the byte read once the value already holds MAX_TOKEN bytes.
+    if (stop - start >= MAX_TOKEN && start + MAX_TOKEN < text.length) {
+      this.pos = start + MAX_TOKEN + 1;
+      this.failAttributeOverflow(raw, name);
+    }
+    if (stop >= text.length) this.failAttributeEnd(raw);
+    this.pos = stop + 1;
+    if (stop === gt) {
+      this.failHere(raw, `value of attribute '${name}' holds '>' or lacks its closing quote`,
+        `XMLERR: Attribute '${name}' not closed.`);
+    }
+    return text.slice(start, stop);
   }
 
   /** After `=`: optional spaces, then `"` or `'`. Returns the quote. */
@@ -454,7 +479,7 @@ class Parser {
   }
 
   /** `at` is the byte Wazuh was reading when its buffer was full. */
-  private failOverflow(name: string, line: number, at = this.pos): never {
+  private failOverflow(name: string, line: number, at: number): never {
     this.fail(line, name, `a name or text run of ${MAX_TOKEN} bytes or more`,
       'XMLERR: String overflow.', this.linesRead(at + 1));
   }

@@ -208,6 +208,8 @@ test('structural errors name the element and the line', () => {
     ['<?xml version="1.0"?>\n<a/>', 1, '?xml', "XMLERR: Bad attribute closing for 'version'='1.0'.", 1],
     [`<a>${'x'.repeat(20480)}</a>`, 1, 'a', 'XMLERR: String overflow.', 1],
     [`<a x="${'x'.repeat(20480)}"/>`, 1, 'a', "XMLERR: Overflow attempt at attribute 'x'.", 1],
+    [`<a ${'n'.repeat(20480)}="1"/>`, 1, 'a', `XMLERR: Overflow attempt at attribute '${'n'.repeat(20)}'.`, 1],
+    [`<${'n'.repeat(20480)}/>`, 1, 'n'.repeat(64), 'XMLERR: String overflow.', 1],
     ['<a>'.repeat(1025) + '</a>'.repeat(1025), 1, 'a', 'XMLERR: Max recursion level reached', 1],
   ];
   for (const [text, line, element, message, wazuhLine] of cases) {
@@ -217,5 +219,6 @@ test('structural errors name the element and the line', () => {
     assert.match(error.message, new RegExp(`^hand\\.xml:${line}: <`));
   }
   assert.deepEqual(parse(`<a>${'x'.repeat(20479)}</a>`)[0]?.t?.length, 20479);
+  assert.deepEqual(parse(`<a x="${'v'.repeat(20479)}"/>`)[0]?.a?.[0]?.[1].length, 20479);
   assert.equal(parse('<a>'.repeat(1024) + '</a>'.repeat(1024)).length, 1);
 });
