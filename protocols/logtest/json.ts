@@ -42,6 +42,14 @@ export class JsonObject {
     return this.entries.some(([k]) => k === key);
   }
 
+  /** Replaces the first member of that name in place, or appends it (a Python dict assignment). */
+  set(key: ByteString, value: JsonValue): this {
+    const at = this.entries.findIndex(([k]) => k === key);
+    if (at < 0) this.entries.push([key, value]);
+    else this.entries[at] = [key, value];
+    return this;
+  }
+
   /** Appends a member (cJSON_AddItemToObject), even when the name is already there. */
   add(key: ByteString, value: JsonValue): this {
     this.entries.push([key, value]);
