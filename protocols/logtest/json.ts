@@ -160,7 +160,7 @@ class CJsonParser {
   private parseNumber(): number | undefined {
     let n = 0;
     while (n < NUMBER_CHARS_MAX && this.canAccess(n) && isNumberChar(this.at(this.offset + n))) n++;
-    const chars = Buffer.from(this.text.buffer, this.text.byteOffset + this.offset, n).toString('latin1');
+    const chars = String.fromCharCode(...this.text.subarray(this.offset, this.offset + n));
     const read = STRTOD_PREFIX.exec(chars);
     if (!read) return undefined;
     this.offset += read[0].length;
@@ -172,15 +172,15 @@ class CJsonParser {
     // On any failure cJSON leaves the offset just after the opening quote, or at the failing escape.
     const failAt = (pos: number): undefined => { this.offset = pos; return undefined; };
     if (this.at(open) !== QUOTE) return failAt(open + 1);
+    // The closing quote must come before the terminating NUL (an escape may not hide it).
+    const text = this.text;
     let end = open + 1;
-    while (end < this.length && this.at(end) !== QUOTE) {
-      if (this.at(end) === BACKSLASH) {
-        if (end + 1 >= this.length) return failAt(open + 1);
-        end++;
-      }
-      end++;
+    while (end < text.length) {
+      const c = text[end];
+      if (c === QUOTE) break;
+      end += c === BACKSLASH ? 2 : 1;
     }
-    if (end >= this.length || this.at(end) !== QUOTE) return failAt(open + 1);
+    if (end >= text.length) return failAt(open + 1);
     const raw = this.text.subarray(open + 1, end);
     let value: ByteString;
     if (raw.indexOf(BACKSLASH) < 0) {
@@ -255,30 +255,34 @@ class CJsonParser {
  * or the offset in `raw` of the escape that failed.
  */
 function unescapeString(raw: Uint8Array): ByteString | number {
-  const out: number[] = [];
+  // The output is never longer than the escaped text.
+  const out = Buffer.allocUnsafe(raw.length);
+  let n = 0;
   let p = 0;
   while (p < raw.length) {
     const c = raw[p] as number;
-    if (c !== BACKSLASH) { out.push(c); p++; continue; }
-    const kind = raw[p + 1];
+    if (c !== BACKSLASH) { out[n++] = c; p++; continue; }
+    const kind = raw[p + 1] as number;
     let used = 2;
     switch (kind) {
-      case 0x62: out.push(0x08); break;
-      case 0x66: out.push(0x0c); break;
-      case 0x6e: out.push(0x0a); break;
-      case 0x72: out.push(0x0d); break;
-      case 0x74: out.push(0x09); break;
-      case QUOTE: case BACKSLASH: case 0x2f: out.push(kind); break;
+      case 0x62: out[n++] = 0x08; break;
+      case 0x66: out[n++] = 0x0c; break;
+      case 0x6e: out[n++] = 0x0a; break;
+      case 0x72: out[n++] = 0x0d; break;
+      case 0x74: out[n++] = 0x09; break;
+      case QUOTE: case BACKSLASH: case 0x2f: out[n++] = kind; break;
       case 0x75: {
-        used = utf16Escape(raw, p, out);
-        if (used === 0) return p;
+        const decoded = utf16Escape(raw, p);
+        if (decoded === null) return p;
+        for (const b of decoded.bytes) out[n++] = b;
+        used = decoded.used;
         break;
       }
       default: return p;
     }
     p += used;
   }
-  return Buffer.from(out).toString('latin1');
+  return out.toString('latin1', 0, n);
 }
 
 /** parse_hex4: four hex digits, or 0 as soon as one is not a hex digit. */
@@ -292,26 +296,25 @@ function hex4(raw: Uint8Array, at: number): number {
   return h;
 }
 
-/** `\uXXXX` (or a surrogate pair) at `p` as UTF-8 into `out`; the escape's length, 0 on failure. */
-function utf16Escape(raw: Uint8Array, p: number, out: number[]): number {
-  if (raw.length - p < 6) return 0;
+/** `\uXXXX` (or a surrogate pair) at `p`: its UTF-8 bytes and the escape's length, or null. */
+function utf16Escape(raw: Uint8Array, p: number): { bytes: number[]; used: number } | null {
+  if (raw.length - p < 6) return null;
   const first = hex4(raw, p + 2);
-  if (first >= 0xdc00 && first <= 0xdfff) return 0;
-  let codepoint = first;
+  if (first >= 0xdc00 && first <= 0xdfff) return null;
+  let cp = first;
   let used = 6;
   if (first >= 0xd800 && first <= 0xdbff) {
     const second = p + 6;
-    if (raw.length - second < 6 || raw[second] !== BACKSLASH || raw[second + 1] !== 0x75) return 0;
+    if (raw.length - second < 6 || raw[second] !== BACKSLASH || raw[second + 1] !== 0x75) return null;
     const low = hex4(raw, second + 2);
-    if (low < 0xdc00 || low > 0xdfff) return 0;
-    codepoint = 0x10000 + (((first & 0x3ff) << 10) | (low & 0x3ff));
+    if (low < 0xdc00 || low > 0xdfff) return null;
+    cp = 0x10000 + (((first & 0x3ff) << 10) | (low & 0x3ff));
     used = 12;
   }
-  if (codepoint < 0x80) out.push(codepoint);
-  else if (codepoint < 0x800) out.push(0xc0 | (codepoint >> 6), 0x80 | (codepoint & 0x3f));
-  else if (codepoint < 0x10000) out.push(0xe0 | (codepoint >> 12), 0x80 | ((codepoint >> 6) & 0x3f), 0x80 | (codepoint & 0x3f));
-  else out.push(0xf0 | (codepoint >> 18), 0x80 | ((codepoint >> 12) & 0x3f), 0x80 | ((codepoint >> 6) & 0x3f), 0x80 | (codepoint & 0x3f));
-  return used;
+  if (cp < 0x80) return { bytes: [cp], used };
+  if (cp < 0x800) return { bytes: [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)], used };
+  if (cp < 0x10000) return { bytes: [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)], used };
+  return { bytes: [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)], used };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
