@@ -180,7 +180,7 @@ export class LogtestServer {
     else this.busySlots--;
   }
 
-  /** One request body to its reply (exported through the class for tests that skip the socket). */
+  /** One request body to its reply, without the socket (the fuzzer calls it directly). */
   async handle(body: Uint8Array): Promise<JsonObject> {
     const request = checkRequest(body);
     switch (request.kind) {

@@ -43,6 +43,7 @@ export class LogtestSessions {
   /** Insertion order is order of last use: the first entry is the least recently used. */
   private readonly table = new Map<ByteString, SessionEntry>();
   private sweepTimer: ClockTimer | undefined;
+  private closed = false;
 
   constructor(private readonly opts: SessionTableOptions) {}
 
@@ -80,6 +81,11 @@ export class LogtestSessions {
   /** Adds a new session, locked for the request that opened it; evicts the least recently used past max_sessions. */
   register(session: LogtestSession): SessionEntry {
     const entry: SessionEntry = { token: this.newToken(), session, lastConnection: this.nowSeconds(), locked: true, waiters: [], gone: false };
+    // A request that was opening a session when the server closed: served, then the session closes.
+    if (this.closed) {
+      entry.gone = true;
+      return entry;
+    }
     if (this.table.size + 1 > this.opts.maxSessions) {
       const oldest = this.table.values().next().value;
       if (oldest) this.drop(oldest, 'evicted');
@@ -133,6 +139,7 @@ export class LogtestSessions {
 
   /** Stops the sweep and drops every session (a held one closes when its request ends). */
   closeAll(): void {
+    this.closed = true;
     if (this.sweepTimer !== undefined) this.opts.clock.clearTimer(this.sweepTimer);
     this.sweepTimer = undefined;
     for (const entry of [...this.table.values()]) this.drop(entry, 'closed');

@@ -11,7 +11,7 @@ import path from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { LogtestServer, logtestSocketPath, type LogtestServerOptions } from '../../../../runtime/logtest/logtest-server.js';
 import { logtestRequest } from '../../../../runtime/logtest/logtest-client.js';
-import { JsonObject, parseJson, type JsonValue } from '../../../../protocols/logtest/json.js';
+import { JsonObject, parseJson, printJsonText, type JsonValue } from '../../../../protocols/logtest/json.js';
 import { LOGTEST_MAX_REQUEST, frameLogtest } from '../../../../protocols/logtest/framing.js';
 import { createLogger, MemorySink } from '../../../../runtime/logger.js';
 import { ManualClock } from '../../../harness/manual-clock.js';
@@ -342,4 +342,13 @@ test('logtest server - throughput of one sequential client (figure, not a bound)
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   t.diagnostic(`${Math.round(n / seconds)} requests/s, ${(seconds / n * 1e6).toFixed(0)} us per request (connect, request, reply, close)`);
   assert.ok(n / seconds > 100);
+});
+
+test('logtest server - a request still in flight when the server closes is answered, and its new session closed', async (t) => {
+  const h = await serve(t);
+  await h.server.close();
+  const reply = printJsonText(await h.server.handle(Buffer.from(JSON.stringify(processing({ event: EVENT })))));
+  assert.match(reply, /"codemsg":0\}\}$/);
+  assert.equal(h.server.sessions.size, 0);
+  assert.deepEqual([h.backend.opened, h.backend.closed], [1, 1]);
 });
