@@ -5,6 +5,7 @@
  */
 import { PatternError, RulesetLoadError, type ByteString, type DecoderInfo, type StaticField, type XmlNode } from '../types.js';
 import { compileExpression, type Expression, type ExpressionType } from '../match/expression.js';
+import { asciiLower } from '../xml/os-xml.js';
 import {
   Decoder, type DecoderSet, type DecoderType, type JsonOptions, type LoadWarning, type PluginDecoder,
   type RegexOffset, type TopDecoder,
@@ -69,7 +70,7 @@ class Loader {
       throw new RulesetLoadError(file, 1, 'decoder', 'the file holds no decoder');
     }
     for (const node of nodes) {
-      if (node.name.toLowerCase() !== 'decoder') {
+      if (asciiLower(node.name) !== 'decoder') {
         throw new RulesetLoadError(file, node.line, node.name, 'only <decoder> elements may be at the top level');
       }
       const decoder = new DecoderReader(file, node, this.warnings).read();
@@ -191,7 +192,7 @@ class DecoderReader {
   }
 
   private readElement(el: XmlNode): void {
-    const tag = el.name.toLowerCase();
+    const tag = asciiLower(el.name);
     switch (tag) {
       case 'parent': this.parent = this.concat(this.parent, el); return;
       case 'regex': return this.readRegex(el);
@@ -250,7 +251,7 @@ class DecoderReader {
   }
 
   private readNullField(el: XmlNode): void {
-    const value = el.text.toLowerCase();
+    const value = asciiLower(el.text);
     if (value === 'discard') this.nullAs = 'discard';
     else if (value === 'string') this.nullAs = 'string';
     else {
@@ -260,7 +261,7 @@ class DecoderReader {
   }
 
   private readArrayStructure(el: XmlNode): void {
-    const value = el.text.toLowerCase();
+    const value = asciiLower(el.text);
     if (value === 'csv' || value === 'array') this.arrayAs = value;
     else {
       this.warn(el, `invalid value '${el.text}': 'array' is used`);
@@ -377,7 +378,7 @@ class DecoderReader {
   private readOffset(el: XmlNode): RegexOffset | 'invalid' {
     const value = exactAttribute(el, 'offset');
     if (value === undefined) return 'none';
-    const lower = value.toLowerCase();
+    const lower = asciiLower(value);
     return lower === 'after_parent' || lower === 'after_prematch' || lower === 'after_regex' ? lower : 'invalid';
   }
 
@@ -385,7 +386,7 @@ class DecoderReader {
   private readPatternType(el: XmlNode, allowed: readonly ExpressionType[], fallback: ExpressionType): ExpressionType {
     const value = exactAttribute(el, 'type');
     if (value === undefined) return fallback;
-    const lower = value.toLowerCase() as ExpressionType;
+    const lower = asciiLower(value) as ExpressionType;
     if (allowed.includes(lower)) return lower;
     this.warn(el, `invalid type '${value}' for <${el.name}>: '${fallback}' is used`);
     return fallback;
@@ -409,10 +410,10 @@ class DecoderReader {
 /** `name` must come first; an optional second attribute may only be `status`. */
 function readName(file: string, node: XmlNode): ByteString {
   const [first, second] = node.attributes;
-  if (!first || first[0].toLowerCase() !== 'name') {
+  if (!first || asciiLower(first[0]) !== 'name') {
     throw new RulesetLoadError(file, node.line, node.name, "a decoder needs 'name' as its first attribute");
   }
-  if ((second && second[0].toLowerCase() !== 'status') || node.attributes.length > 2) {
+  if ((second && asciiLower(second[0]) !== 'status') || node.attributes.length > 2) {
     throw new RulesetLoadError(file, node.line, node.name, `decoder '${first[1]}': only the attributes name and status are allowed`);
   }
   return first[1];
@@ -437,11 +438,11 @@ function firstWord(piece: string): string {
 }
 
 function leadingDynamicIndex(dynamic: readonly (string | undefined)[], word: string): number {
-  const wanted = word.toLowerCase();
+  const wanted = asciiLower(word);
   for (let i = 0; i < dynamic.length; i++) {
     const name = dynamic[i];
     if (name === undefined) return -1;
-    if (name.toLowerCase() === wanted) return i;
+    if (asciiLower(name) === wanted) return i;
   }
   return -1;
 }

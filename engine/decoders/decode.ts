@@ -13,7 +13,7 @@ export interface DecoderState {
   readonly accumulator: Accumulator;
   /** Rule ids the rule engine knows: OSSECAlert_Decoder only follows a forwarded alert to a known rule. */
   ruleExists: ((id: string) => boolean) | undefined;
-  /** The last time given to decodeEvent, in seconds; used when a call gives none. */
+  /** The last time given to decodeEvent (epoch milliseconds); used when a call gives none. */
   now: number;
 }
 
@@ -23,8 +23,8 @@ export function newDecoderState(): DecoderState {
 
 /**
  * Decodes one pre-decoded event in place: `event.decoder` (left undefined when no
- * top-level decoder matches), `event.fields`, `event.dynamic`. `now` (seconds) only
- * matters to the accumulator.
+ * top-level decoder matches: Wazuh's NULL decoder, id 0, type syslog), `event.fields`,
+ * `event.dynamic`. `now` (epoch milliseconds) only matters to the accumulator.
  */
 export function decodeEvent(set: DecoderSet, event: EngineEvent, state: DecoderState, now?: number): void {
   if (now !== undefined) state.now = now;
@@ -43,7 +43,7 @@ export function decodeEvent(set: DecoderSet, event: EngineEvent, state: DecoderS
     walk.run(top);
     const info = walk.type === undefined ? walk.selected.info : walk.selected.infoAs(walk.type);
     event.decoder = info;
-    if (info.accumulate) state.accumulator.accumulate(event, info.name, state.now);
+    if (info.accumulate) state.accumulator.accumulate(event, info.name, Math.floor(state.now / 1000));
     return;
   }
 }

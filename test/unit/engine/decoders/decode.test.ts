@@ -1,7 +1,7 @@
 /** DecodeEvent's semantics, one hand-written decoder file per rule of the walk. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEvent, decoderId, newDecoderState } from '../../../../engine/decoders/index.js';
+import { decodeEvent, decoderId, newDecoderState } from '../../../../engine/decoders/decoder-set.js';
 import { decode, eventOf, load, loadFiles, summary } from './fixture.js';
 
 test('the program name picks the list: with one only decoders with <program_name>, without one only the others', () => {
@@ -200,16 +200,16 @@ test('accumulate: a later event of the same id, host and decoder gets the fields
     <decoder name="ldap-bind"><parent>ldap</parent><prematch>BIND</prematch><regex>^conn=(\\d+) \\.+dn="(\\w+)"</regex><order>id, dstuser</order><accumulate/></decoder>`);
   const state = newDecoderState();
   const first = eventOf('conn=7 fd=1 ACCEPT from IP=10.0.0.1:55', 'slapd');
-  decodeEvent(set, first, state, 1000);
+  decodeEvent(set, first, state, 1_000_000);
   const second = eventOf('conn=7 op=1 BIND dn="bob"', 'slapd');
-  decodeEvent(set, second, state, 1050);
+  decodeEvent(set, second, state, 1_050_000);
   assert.deepEqual(second.fields, { id: '7', dstuser: 'bob', srcip: '10.0.0.1' });
   const otherConnection = eventOf('conn=8 op=1 BIND dn="eve"', 'slapd');
-  decodeEvent(set, otherConnection, state, 1050);
+  decodeEvent(set, otherConnection, state, 1_050_000);
   assert.equal(otherConnection.fields.srcip, undefined);
   // 120 s after the last update the entry has expired.
   const late = eventOf('conn=7 op=2 BIND dn="bob"', 'slapd');
-  decodeEvent(set, late, state, 1171);
+  decodeEvent(set, late, state, 1_171_000);
   assert.equal(late.fields.srcip, undefined);
 });
 

@@ -1,5 +1,5 @@
 /** Shared by the decoder tests: decoder XML text to a DecoderSet, a log line to a decoded event. */
-import { compileDecoders, decodeEvent, newDecoderState, type DecoderSet, type DecoderState } from '../../../../engine/decoders/index.js';
+import { compileDecoders, decodeEvent, newDecoderState, type DecoderSet, type DecoderState } from '../../../../engine/decoders/decoder-set.js';
 import { parseOsXml } from '../../../../engine/xml/os-xml.js';
 import { toBytes, type EngineEvent } from '../../../../engine/types.js';
 

@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compileDecoders, decodeEvent, newDecoderState, type DecoderSet } from '../../../../engine/decoders/index.js';
+import { compileDecoders, decodeEvent, newDecoderState, type DecoderSet } from '../../../../engine/decoders/decoder-set.js';
 import { parseOsXml } from '../../../../engine/xml/os-xml.js';
 import { predecode } from '../../../../engine/predecode.js';
 import { toBytes, type EngineEvent } from '../../../../engine/types.js';
@@ -105,7 +105,7 @@ test('every "pass" run of the suite (geoip files aside) decodes to the expected 
   assert.deepEqual(mismatches(set, runs), []);
 });
 
-test('decoding speed over the suite lines (reported; bounded far above the engine budget)', (t) => {
+test('decoding speed over the suite lines (reported; bounded at 4x the whole engine budget of 50 us)', (t) => {
   if (!root) {
     t.skip(missingData(RULESET));
     return;
@@ -121,5 +121,6 @@ test('decoding speed over the suite lines (reported; bounded far above the engin
   for (const round of events) for (const e of round) decodeEvent(set, e, state, 0);
   const nsPerEvent = Number(process.hrtime.bigint() - started) / (rounds * templates.length);
   t.diagnostic(`${templates.length} suite lines x ${rounds}: ${nsPerEvent.toFixed(0)} ns/event`);
-  assert.ok(nsPerEvent < 50_000, `${nsPerEvent} ns/event`);
+  // A loose bound: it catches a pathological slowdown, not a busy machine.
+  assert.ok(nsPerEvent < 200_000, `${nsPerEvent} ns/event`);
 });

@@ -1,7 +1,7 @@
 /** OSSECAlert_Decoder: an alert forwarded by another manager points at a known rule and replaces the log. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEvent, forwardedAlert, newDecoderState } from '../../../../../engine/decoders/index.js';
+import { decodeEvent, forwardedAlert, newDecoderState } from '../../../../../engine/decoders/decoder-set.js';
 import { eventOf, load } from '../fixture.js';
 
 const set = load('<decoder name="ossec-alert"><program_name>^ossec$</program_name><plugin_decoder>OSSECAlert_Decoder</plugin_decoder></decoder>');
