@@ -90,10 +90,7 @@ function freeze(tree: RuleTreeBuilder): RuleSet {
   const rules = drafts.map((draft, i) => finalRule(draft, i, index));
   const byId = new Map<number, Rule>();
   for (const rule of rules) if (!byId.has(rule.id)) byId.set(rule.id, rule);
-  const toNode = (node: DraftNode): RuleNode => ({
-    rule: rules[index.get(node.rule)!]!,
-    children: node.children.map(toNode),
-  });
+  const toNode = (node: DraftNode): RuleNode => withDecoderIndex(rules[index.get(node.rule)!]!, node.children.map(toNode));
   return {
     roots: tree.roots.map(toNode),
     byId,
@@ -101,6 +98,19 @@ function freeze(tree: RuleTreeBuilder): RuleSet {
     groupListCount: tree.groupListCount,
     maxFrequency: rules.reduce((max, rule) => Math.max(max, rule.frequency), 0),
   };
+}
+
+/** Child lists at least this long get a decoded_as index. */
+const INDEXED_WIDTH = 8;
+
+function withDecoderIndex(rule: Rule, children: RuleNode[]): RuleNode {
+  if (children.length < INDEXED_WIDTH || !children.some((child) => child.rule.decodedAs)) return { rule, children };
+  const byDecoder = new Map<number, RuleNode[]>();
+  for (const child of children) {
+    const id = child.rule.decodedAs;
+    if (id && !byDecoder.has(id)) byDecoder.set(id, children.filter((other) => !other.rule.decodedAs || other.rule.decodedAs === id));
+  }
+  return { rule, children, byDecoder, undecoded: children.filter((child) => !child.rule.decodedAs) };
 }
 
 /** _setlevels: 99×100 becomes 0, other ×100 levels are divided back. */

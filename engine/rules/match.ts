@@ -102,7 +102,7 @@ function tryNode(node: RuleNode, walk: Walk): Rule | null {
   walk.debug?.push(`*Rule ${rule.id} matched`);
   if (node.children.length > 0) {
     walk.debug?.push('*Trying child rules');
-    for (const child of node.children) {
+    for (const child of candidates(node, walk)) {
       const hit = tryNode(child, walk);
       if (hit) {
         walk.prevRule ??= rule;
@@ -115,6 +115,12 @@ function tryNode(node: RuleNode, walk: Walk): Rule | null {
   walk.state.firedtimes[rule.index] = fired;
   walk.firedtimes = fired;
   return rule;
+}
+
+/** The children worth trying: all of them when the debug trace must list them. */
+function candidates(node: RuleNode, walk: Walk): readonly RuleNode[] {
+  if (walk.debug || !node.byDecoder) return node.children;
+  return node.byDecoder.get(walk.decoderId) ?? node.undecoded!;
 }
 
 function holds(condition: FieldCondition, value: ByteString | undefined): boolean {

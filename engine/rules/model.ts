@@ -155,6 +155,14 @@ export interface Rule {
 export interface RuleNode {
   readonly rule: Rule;
   readonly children: readonly RuleNode[];
+  /**
+   * For wide child lists: the children an event of a given decoder id can match (those
+   * with that decoded_as or none), in order. Children absent from it would fail on their
+   * first check, so a walk without debug output skips them.
+   */
+  readonly byDecoder?: ReadonlyMap<number, readonly RuleNode[]>;
+  /** The children without decoded_as (for decoder ids no child names). */
+  readonly undecoded?: readonly RuleNode[];
 }
 
 export interface RuleSet {

@@ -14,8 +14,44 @@ export class RuleTreeBuilder {
   /** Every draft that took a place, in load order (a duplicated root id is its own rule). */
   private readonly order: RuleDraft[] = [];
   private groupLists = 0;
+  /** Every node, and the nodes of each rule id: indexes that spare most full-tree walks. */
+  private readonly nodesById = new Map<number, DraftNode[]>();
+  /** The places of each draft, and where each node sits (its sibling list and parent). */
+  private readonly nodesOf = new Map<RuleDraft, DraftNode[]>();
+  private readonly placeOf = new Map<DraftNode, { readonly list: DraftNode[]; readonly parent?: DraftNode }>();
+  /** Placed drafts by group string: if_group and if_matched_group test each distinct string once. */
+  private readonly byGroup = new Map<string, { readonly lower: string; readonly drafts: Set<RuleDraft> }>();
 
   constructor(private readonly warn: (message: string) => void) {}
+
+  /** _OS_AddRule: before the first sibling of strictly lower level, else at the end. */
+  private insertSorted(list: DraftNode[], rule: RuleDraft, parent?: DraftNode): void {
+    let at = 0;
+    while (at < list.length && !(rule.internalLevel > list[at]!.rule.internalLevel)) at++;
+    const node: DraftNode = { rule, children: [] };
+    list.splice(at, 0, node);
+    this.placeOf.set(node, parent ? { list, parent } : { list });
+    append(this.nodesById, rule.id, node);
+    if (!this.nodesOf.has(rule)) this.indexGroup(rule);
+    append(this.nodesOf, rule, node);
+  }
+
+  private indexGroup(rule: RuleDraft): void {
+    let entry = this.byGroup.get(rule.groupString);
+    if (!entry) this.byGroup.set(rule.groupString, entry = { lower: rule.groupString.toLowerCase(), drafts: new Set() });
+    entry.drafts.add(rule);
+  }
+
+  private unindexGroup(rule: RuleDraft): void {
+    this.byGroup.get(rule.groupString)?.drafts.delete(rule);
+  }
+
+  /** Placed drafts whose group string passes `test` (given the string and its lower case). */
+  private draftsInGroups(test: (group: string, lower: string) => boolean): RuleDraft[] {
+    const found: RuleDraft[] = [];
+    for (const [group, entry] of this.byGroup) if (entry.drafts.size > 0 && test(group, entry.lower)) found.push(...entry.drafts);
+    return found;
+  }
 
   has(id: number): boolean {
     return this.placed.has(id);
@@ -33,7 +69,7 @@ export class RuleTreeBuilder {
   /** Adds a draft the way the loader does after parsing it; false when it is dropped. */
   add(draft: RuleDraft): boolean {
     if (draft.id < 10) {
-      insertSorted(this.roots, draft);
+      this.insertSorted(this.roots, draft);
       if (!this.placed.has(draft.id)) this.placed.set(draft.id, draft);
       this.order.push(draft);
       if (!draft.overwrite) this.linkSearch(draft);
@@ -47,7 +83,7 @@ export class RuleTreeBuilder {
       }
     }
     if (!this.addChild(draft)) {
-      removeEverywhere(this.roots, draft);
+      this.remove(draft);
       return false;
     }
     this.placed.set(draft.id, draft);
@@ -69,20 +105,22 @@ export class RuleTreeBuilder {
         this.warn(`${this.where(draft)}: invalid if_level '${draft.ifLevel}', the rule is skipped`);
         return false;
       }
-      if (!attach(this.roots, 0, level * 100, undefined, draft)) {
+      const parents = [...this.nodesOf.keys()].filter((other) => other.internalLevel >= level * 100);
+      if (!this.attachUnder(draft, parents)) {
         this.warn(`${this.where(draft)}: no rule of level ${level} or above, the rule is skipped`);
         return false;
       }
       return true;
     }
     if (draft.ifGroup !== undefined) {
-      if (!attach(this.roots, 0, 0, draft.ifGroup, draft)) {
+      const inGroup = groupTest(draft.ifGroup);
+      if (!this.attachUnder(draft, this.draftsInGroups((_group, lower) => inGroup(lower)))) {
         this.warn(`${this.where(draft)}: no rule in group '${draft.ifGroup}', the rule is skipped`);
         return false;
       }
       return true;
     }
-    if (!attach(this.roots, 0, 0, undefined, draft)) {
+    if (!this.attachToCategory(draft)) {
       this.warn(`${this.where(draft)}: no root for category '${draft.category}', the rule is skipped`);
       return false;
     }
@@ -107,7 +145,7 @@ export class RuleTreeBuilder {
         if (inNumber) continue;
         inNumber = true;
         const sid = atoi(text, i);
-        if (attach(this.roots, sid, 0, undefined, draft)) {
+        if (sid ? this.attachToSid(draft, sid) : this.attachToCategory(draft)) {
           added = true;
         } else if (draft.ifMatchedSid !== 0) {
           this.warn(`${this.where(draft)}: if_matched_sid ${sid} not found, the rule is skipped`);
@@ -142,7 +180,73 @@ export class RuleTreeBuilder {
     if (source.ifMatchedSid && target.ifMatchedSid !== source.ifMatchedSid) {
       this.warn(`${where}: overwrite cannot change if_matched_sid`);
     }
+    this.unindexGroup(target);
     copyOverwritable(target, source);
+    this.indexGroup(target);
+  }
+
+  /**
+   * _AddtoRule by sid. Wazuh walks the tree and, in each sibling list it reaches, attaches
+   * under the first node of that id and leaves the rest of the list. With one node of that
+   * id (the usual case) the walk ends there; otherwise it is replayed.
+   */
+  private attachToSid(rule: RuleDraft, sid: number): boolean {
+    const candidates = this.nodesById.get(sid);
+    if (!candidates) return false;
+    const reached = candidates.filter((node) => this.reachedBySidWalk(node, sid));
+    for (const node of reached) {
+      rule.category = node.rule.category;
+      this.insertSorted(node.children, rule, node);
+    }
+    return reached.length > 0;
+  }
+
+  /**
+   * Would Wazuh's walk for `sid` reach this node? Not when a node of that id comes earlier
+   * in the node's sibling list or in any ancestor's, nor when an ancestor has that id.
+   */
+  private reachedBySidWalk(node: DraftNode, sid: number): boolean {
+    for (let current = node; ;) {
+      const place = this.placeOf.get(current)!;
+      for (const sibling of place.list) {
+        if (sibling === current) break;
+        if (sibling.rule.id === sid) return false;
+      }
+      if (!place.parent) return true;
+      if (place.parent.rule.id === sid) return false;
+      current = place.parent;
+    }
+  }
+
+  /** _AddtoRule by group or level: under every node of every qualifying rule, at any depth. */
+  private attachUnder(rule: RuleDraft, parents: readonly RuleDraft[]): boolean {
+    const targets: DraftNode[] = [];
+    for (const other of parents) if (other.id !== rule.id) targets.push(...this.nodesOf.get(other)!);
+    for (const node of targets) this.insertSorted(node.children, rule, node);
+    return targets.length > 0;
+  }
+
+  /** _AddtoRule with nothing to follow: the first root of the rule's category. */
+  private attachToCategory(rule: RuleDraft): boolean {
+    const root = this.roots.find((node) => node.rule.category === rule.category);
+    if (!root) return false;
+    this.insertSorted(root.children, rule, root);
+    return true;
+  }
+
+  /** Takes a rule that failed half-way out of the places it already took. */
+  private remove(rule: RuleDraft): void {
+    const drop = (list: DraftNode[]): void => {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i]!.rule === rule) list.splice(i, 1);
+        else drop(list[i]!.children);
+      }
+    };
+    drop(this.roots);
+    this.unindexGroup(rule);
+    for (const node of this.nodesOf.get(rule) ?? []) this.placeOf.delete(node);
+    this.nodesOf.delete(rule);
+    this.nodesById.delete(rule.id);
   }
 
   /** Links a stateful rule to the list it searches (Search_LastSids / Groups / Events). */
@@ -159,9 +263,9 @@ export class RuleTreeBuilder {
       const list = this.groupLists++;
       draft.searchList = list;
       const wanted = draft.ifMatchedGroup;
-      forEachNode(this.roots, (node) => {
-        if (wanted.test(node.rule.groupString)) node.rule.feedsGroupLists.push(list);
-      });
+      for (const other of this.draftsInGroups((group) => wanted.test(group))) {
+        for (let i = this.nodesOf.get(other)!.length; i > 0; i--) other.feedsGroupLists.push(list);
+      }
     } else if (draft.context) {
       if (draft.checkDiff) draft.context = false;
       else draft.search = 'events';
@@ -231,70 +335,22 @@ function copyOverwritable(target: RuleDraft, source: RuleDraft): void {
   target.mitrePairs = source.mitrePairs;
 }
 
-/** _OS_AddRule: before the first sibling of strictly lower level, else at the end. */
-function insertSorted(list: DraftNode[], rule: RuleDraft): void {
-  let at = 0;
-  while (at < list.length && !(rule.internalLevel > list[at]!.rule.internalLevel)) at++;
-  list.splice(at, 0, { rule, children: [] });
-}
-
-/** Case-insensitive substring with `|` alternatives and a leading `^` (OS_WordMatch). */
-export function wordMatch(pattern: string, text: string): boolean {
-  if (pattern.length === 0) return false;
-  const lowered = text.toLowerCase();
-  return pattern.split('|').some((alternative) => {
-    if (alternative.length === 0) return true;
-    if (alternative.startsWith('^')) return lowered.startsWith(alternative.slice(1).toLowerCase());
-    return lowered.length > 0 && lowered.includes(alternative.toLowerCase());
-  });
+function append<K>(map: Map<K, DraftNode[]>, key: K, node: DraftNode): void {
+  const list = map.get(key);
+  if (list) list.push(node);
+  else map.set(key, [node]);
 }
 
 /**
- * _AddtoRule over one sibling list: by sid (first match in this list, then stop here),
- * by group or level (every match, at any depth), or by category (roots only).
+ * OS_WordMatch as a test on a lower-cased group string: substring, `|` alternatives, a
+ * leading `^` anchors at the start, an empty alternative matches all, an empty pattern
+ * nothing.
  */
-function attach(nodes: DraftNode[], sid: number, level: number, group: string | undefined, rule: RuleDraft): boolean {
-  let found = false;
-  for (const node of nodes) {
-    const other = node.rule;
-    if (sid) {
-      if (other.id === sid) {
-        rule.category = other.category;
-        insertSorted(node.children, rule);
-        return true;
-      }
-    } else if (group !== undefined) {
-      if (wordMatch(group, other.groupString) && other.id !== rule.id) {
-        insertSorted(node.children, rule);
-        found = true;
-      }
-    } else if (level) {
-      if (other.internalLevel >= level && other.id !== rule.id) {
-        insertSorted(node.children, rule);
-        found = true;
-      }
-    } else if (rule.category !== other.category) {
-      continue;
-    } else {
-      insertSorted(node.children, rule);
-      return true;
-    }
-    if (node.children.length > 0 && attach(node.children, sid, level, group, rule)) found = true;
-  }
-  return found;
-}
-
-function forEachNode(nodes: readonly DraftNode[], visit: (node: DraftNode) => void): void {
-  for (const node of nodes) {
-    visit(node);
-    forEachNode(node.children, visit);
-  }
-}
-
-/** Takes a rule that failed half-way out of the places it already took. */
-function removeEverywhere(nodes: DraftNode[], rule: RuleDraft): void {
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    if (nodes[i]!.rule === rule) nodes.splice(i, 1);
-    else removeEverywhere(nodes[i]!.children, rule);
-  }
+export function groupTest(pattern: string): (lowered: string) => boolean {
+  const alternatives = pattern.length === 0 ? [] : pattern.toLowerCase().split('|');
+  return (lowered) => alternatives.some((alternative) => {
+    if (alternative.length === 0) return true;
+    if (alternative.startsWith('^')) return lowered.startsWith(alternative.slice(1));
+    return lowered.includes(alternative);
+  });
 }
