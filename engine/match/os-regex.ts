@@ -1,0 +1,434 @@
+/**
+ * OS_Regex, Wazuh's home-grown matcher (the default for decoder <prematch>/<regex> and
+ * rule <regex>/<field>), reproduced byte for byte with its quirks: lazy classes with only
+ * four saved backtrack points, alternatives tried one after another over the whole
+ * subject, and the C engine's peculiar end pointer and capture positions.
+ *
+ * The pattern compiles to one token program per `|` alternative; matching walks the
+ * program over the subject's bytes (a ByteString) with 256-entry class tables and no
+ * allocation per byte.
+ */
+import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
+
+export interface OsRegexOptions {
+  /** Keep literal letters as written (C OS_CASE_SENSITIVE; analysisd never sets it). */
+  readonly caseSensitive?: boolean;
+  /**
+   * Record group positions (C OS_RETURN_SUBSTRING, default true). Decoder <regex> uses
+   * it; rule expressions, <prematch> and <program_name> compile without it, and for a
+   * pattern holding groups that changes the end-of-subject check (see `closesAtEnd`).
+   */
+  readonly captures?: boolean;
+}
+
+/** Longest pattern the C compiler accepts (OS_PATTERN_MAXSIZE). */
+export const OS_PATTERN_MAXSIZE = 20480;
+
+const LITERAL = 0;
+const CLASS = 1;
+const MARK = 2;
+/** Sentinel after the last token: the C pattern's terminating NUL. */
+const END = 3;
+
+const ONCE = 0;
+const PLUS = 1;
+const STAR = 2;
+
+/** A group parenthesis takes part in comparisons as the byte '(' when two are adjacent. */
+const MARK_BYTE = 0x28;
+/** The END sentinel's comparison value: equal to no subject byte. */
+const NO_BYTE = 0xffff;
+const NO_MATCH = -2;
+const SAVE_POINTS = 4;
+
+/** ASCII-only lower-casing, as the C charmap does (bytes >= 0x80 are left alone). */
+const LOWER = new Uint8Array(256);
+for (let b = 0; b < 256; b++) LOWER[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+
+const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
+const isWord = (b: number): boolean =>
+  isDigit(b) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x40 || b === 0x5f;
+const isPunct = (b: number): boolean =>
+  (b >= 0x21 && b <= 0x2e) || (b >= 0x3a && b <= 0x3f) || b === 0x5b || b === 0x5d || (b >= 0x7b && b <= 0x7d);
+
+/** Escape letter -> class id and the bytes it accepts (the C regexmap rows). */
+const ESCAPES: readonly (readonly [string, (b: number) => boolean])[] = [
+  ['d', isDigit],
+  ['w', isWord],
+  ['s', (b) => b === 0x20],
+  ['p', isPunct],
+  ['(', (b) => b === 0x28],
+  [')', (b) => b === 0x29],
+  ['\\', (b) => b === 0x5c],
+  ['D', (b) => !isDigit(b)],
+  ['W', (b) => !isWord(b)],
+  ['S', (b) => b !== 0x20],
+  ['.', () => true],
+  ['t', (b) => b === 0x09],
+  ['$', (b) => b === 0x24],
+  ['|', (b) => b === 0x7c],
+  ['<', (b) => b === 0x3c],
+];
+
+/** All class tables in one block: class id k accepts byte b when TABLES[k * 256 + b] is 1. */
+const TABLES = new Uint8Array(ESCAPES.length * 256);
+const CLASS_OF_ESCAPE = new Map<string, number>();
+ESCAPES.forEach(([letter, accepts], id) => {
+  CLASS_OF_ESCAPE.set(letter, id);
+  for (let b = 0; b < 256; b++) TABLES[id * 256 + b] = accepts(b) ? 1 : 0;
+});
+
+/** One `|` alternative compiled to parallel token arrays, closed by an END token. */
+interface Branch {
+  readonly kind: Uint8Array;
+  /** Literal byte (lower-cased unless case-sensitive), class table offset, or '(' for a mark. */
+  readonly arg: Uint16Array;
+  readonly quant: Uint8Array;
+  /**
+   * For a class: the C engine's look-ahead two or three bytes on reaches the end of the
+   * pattern (it decides whether a failing class still ends the match).
+   */
+  readonly nearEnd: Uint8Array;
+  /** For a mark: its position among the branch's marks (open/close alternate). */
+  readonly slot: Uint16Array;
+  readonly marks: number;
+  readonly anchoredStart: boolean;
+  readonly anchoredEnd: boolean;
+  /**
+   * The subject bytes an unanchored branch can start with when it opens with a literal
+   * ('' for a letter's other case), for skipping ahead; null when any byte may start it.
+   */
+  readonly lead: readonly [string, string] | null;
+}
+
+interface Token {
+  kind: number;
+  arg: number;
+  quant: number;
+}
+
+/** Compiles an OS_Regex pattern (a ByteString); throws PatternError as OSRegex_Compile fails. */
+export function compileOsRegex(pattern: string, options: OsRegexOptions = {}): Matcher {
+  return new OsRegex(pattern, parse(pattern, options.caseSensitive === true), options.captures !== false);
+}
+
+function parse(pattern: string, caseSensitive: boolean): Branch[] {
+  const refuse = (reason: string): PatternError => new PatternError(pattern, reason);
+  if (pattern.length === 0) throw refuse('empty pattern');
+  if (pattern.length > OS_PATTERN_MAXSIZE) throw refuse(`longer than ${OS_PATTERN_MAXSIZE} bytes`);
+  const branches: Branch[] = [];
+  let tokens: Token[] = [];
+  let depth = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern.charCodeAt(i);
+    if (ch === 0) throw refuse(`NUL byte at offset ${i}`);
+    if (ch === 0x5c) {
+      const letter = pattern[i + 1];
+      if (letter === undefined) throw refuse('pattern ends with a lone backslash');
+      const id = CLASS_OF_ESCAPE.get(letter);
+      if (id === undefined) throw refuse(`unknown escape '\\${letter}' at offset ${i}`);
+      i++;
+      const next = pattern.charCodeAt(i + 1);
+      const quant = next === 0x2b ? PLUS : next === 0x2a ? STAR : ONCE;
+      if (quant !== ONCE) i++;
+      tokens.push({ kind: CLASS, arg: id * 256, quant });
+    } else if (ch === 0x28 || ch === 0x29) {
+      depth += ch === 0x28 ? 1 : -1;
+      if (depth > 1) throw refuse(`nested group at offset ${i}`);
+      if (depth < 0) throw refuse(`')' without '(' at offset ${i}`);
+      tokens.push({ kind: MARK, arg: MARK_BYTE, quant: ONCE });
+    } else if (ch === 0x7c) {
+      if (depth !== 0) throw refuse(`'|' inside a group at offset ${i}`);
+      branches.push(buildBranch(tokens));
+      tokens = [];
+    } else {
+      tokens.push({ kind: LITERAL, arg: caseSensitive || ch > 0xff ? ch : (LOWER[ch] as number), quant: ONCE });
+    }
+  }
+  if (depth !== 0) throw refuse('unclosed group');
+  branches.push(buildBranch(tokens));
+  return branches;
+}
+
+/** Strips the `^`/`$` anchors (first/last byte of the alternative) and lays the tokens out. */
+function buildBranch(tokens: Token[]): Branch {
+  const isLiteral = (t: Token | undefined, byte: number): boolean => t?.kind === LITERAL && t.arg === byte;
+  const anchoredStart = isLiteral(tokens[0], 0x5e);
+  if (anchoredStart) tokens = tokens.slice(1);
+  const anchoredEnd = isLiteral(tokens[tokens.length - 1], 0x24);
+  if (anchoredEnd) tokens = tokens.slice(0, -1);
+
+  const size = tokens.length + 1;
+  const kind = new Uint8Array(size).fill(END, tokens.length);
+  const arg = new Uint16Array(size).fill(NO_BYTE, tokens.length);
+  const quant = new Uint8Array(size);
+  const nearEnd = new Uint8Array(size);
+  const slot = new Uint16Array(size);
+  let marks = 0;
+  tokens.forEach((t, i) => {
+    kind[i] = t.kind;
+    arg[i] = t.arg;
+    quant[i] = t.quant;
+    if (t.kind === MARK) slot[i] = marks++;
+    if (t.kind === CLASS) nearEnd[i] = reachesEnd(tokens, i) ? 1 : 0;
+  });
+  // An opening group mark only records where each attempt starts, so look past it.
+  const opener = tokens[0]?.kind === MARK ? tokens[1] : tokens[0];
+  const lead = !anchoredStart && opener?.kind === LITERAL ? leadBytes(opener.arg) : null;
+  return { kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead };
+}
+
+/** The subject bytes that fold to literal byte b (an upper-case literal is met by none). */
+function leadBytes(b: number): readonly [string, string] {
+  if (b >= 0x61 && b <= 0x7a) return [String.fromCharCode(b), String.fromCharCode(b - 0x20)];
+  if (b >= 0x41 && b <= 0x5a) return ['', ''];
+  return [String.fromCharCode(b), ''];
+}
+
+/**
+ * Whether the byte two or three places after class token i is the pattern's end in the C
+ * layout (a class is '\' + code [+ quantifier]; literals and marks are one byte).
+ */
+function reachesEnd(tokens: Token[], i: number): boolean {
+  const last = tokens.length - 1;
+  if ((tokens[i] as Token).quant !== ONCE) return i === last;
+  if (i === last) return true;
+  return i + 1 === last && (tokens[i + 1] as Token).kind !== CLASS;
+}
+
+/** Scratch state shared by all runs: matching is synchronous and never re-entered. */
+const savedToken = new Int32Array(SAVE_POINTS);
+const savedByte = new Int32Array(SAVE_POINTS);
+let groupAt = new Int32Array(16);
+/** Lead-byte search state of the current run: next known positions (-2 unknown, -1 none). */
+let nextLeadA = -2;
+let nextLeadB = -2;
+let nulAt = -2;
+
+class OsRegex implements Matcher {
+  /** Captures are recorded, and the end check skips trailing starred classes first. */
+  private readonly recording: boolean;
+
+  constructor(readonly source: string, private readonly branches: readonly Branch[], captures: boolean) {
+    this.recording = captures && branches.some((b) => b.marks > 0);
+    const most = branches.reduce((m, b) => Math.max(m, b.marks), 0);
+    if (most > groupAt.length) groupAt = new Int32Array(most);
+  }
+
+  test(subject: ByteString): boolean {
+    for (const branch of this.branches) {
+      if (this.recording) groupAt.fill(-1, 0, branch.marks);
+      if (run(branch, subject, 0, this.recording) !== NO_MATCH) return !this.recording || groupsValid(branch.marks);
+    }
+    return false;
+  }
+
+  exec(subject: ByteString, from = 0): MatchResult | null {
+    const start = from > 0 ? from : 0;
+    for (const branch of this.branches) {
+      if (this.recording) groupAt.fill(-1, 0, branch.marks);
+      const end = run(branch, subject, start, this.recording);
+      if (end === NO_MATCH) continue;
+      if (!this.recording) return { end, captures: [] };
+      return groupsValid(branch.marks) ? { end, captures: groupTexts(subject, branch.marks) } : null;
+    }
+    return null;
+  }
+}
+
+/**
+ * Groups are read pairwise up to the first one whose open or close was never reached. A
+ * close recorded before its open (a stale position left by an abandoned attempt; never
+ * seen in practice) would make the C copy's allocation fail, which voids the whole match.
+ */
+function groupsValid(marks: number): boolean {
+  for (let k = 0; k + 1 < marks; k += 2) {
+    const open = groupAt[k] as number;
+    const close = groupAt[k + 1] as number;
+    if (open < 0 || close < 0) return true;
+    if (close < open) return false;
+  }
+  return true;
+}
+
+function groupTexts(subject: ByteString, marks: number): ByteString[] {
+  const out: ByteString[] = [];
+  for (let k = 0; k + 1 < marks; k += 2) {
+    const open = groupAt[k] as number;
+    const close = groupAt[k + 1] as number;
+    if (open < 0 || close < 0) break;
+    out.push(subject.slice(open, close));
+  }
+  return out;
+}
+
+/**
+ * First index >= at where the branch can start (or where the subject ends: its length
+ * or its first NUL, the C terminator). Skipping to it is exact: a start that fails on the
+ * opening literal only resets the branch, and no state survives a reset but the position.
+ */
+function nextStart(lead: readonly [string, string], s: ByteString, at: number): number {
+  if (nextLeadA !== -1 && nextLeadA < at) nextLeadA = lead[0] === '' ? -1 : s.indexOf(lead[0], at);
+  if (nextLeadB !== -1 && nextLeadB < at) nextLeadB = lead[1] === '' ? -1 : s.indexOf(lead[1], at);
+  let next = s.length;
+  if (nextLeadA >= 0) next = nextLeadA;
+  if (nextLeadB >= 0 && nextLeadB < next) next = nextLeadB;
+  if (next > at) {
+    if (nulAt === -2) nulAt = s.indexOf('\0', at);
+    if (nulAt >= at && nulAt < next) next = nulAt;
+  }
+  return next;
+}
+
+/**
+ * Matches one alternative from `from`; returns the C end pointer's index or NO_MATCH.
+ * `end` may be from - 1: a zero-width `*` at the first byte points before the subject.
+ */
+function run(b: Branch, s: ByteString, from: number, record: boolean): number {
+  const { kind, arg, quant, slot, nearEnd, anchoredEnd, lead } = b;
+  const n = s.length;
+  let pt = 0;
+  let st = from;
+  if (lead !== null) {
+    nextLeadA = nextLeadB = nulAt = -2;
+    st = nextStart(lead, s, from);
+  }
+  let end = from;
+  let inRun = false;
+  let retryAt = -1;
+  let saved = 0;
+  for (; st < n; st++) {
+    const c = s.charCodeAt(st);
+    if (c === 0) break;
+    // At the pattern's end the match is over (unless '$' wants the subject's end too); a
+    // group mark records the position and is stepped over, once.
+    if (kind[pt] === END) {
+      if (!anchoredEnd) return end;
+    } else if (kind[pt] === MARK) {
+      if (record) groupAt[slot[pt] as number] = st;
+      pt++;
+      if (kind[pt] === END && !anchoredEnd) return end;
+    }
+
+    if (kind[pt] === CLASS) {
+      if (TABLES[(arg[pt] as number) + c] === 1) {
+        if (quant[pt] === ONCE) {
+          pt++;
+          if (retryAt < 0) retryAt = st;
+          end = st;
+          continue;
+        }
+        if (quant[pt] === STAR) inRun = true;
+        if (!inRun) {
+          // First byte of a '+' run: stay on the class; a group closing right after it opens here.
+          if (record && kind[pt + 1] === MARK) {
+            groupAt[slot[pt + 1] as number] = st + 1 < n && s.charCodeAt(st + 1) !== 0 ? st : st + 1;
+          }
+          inRun = true;
+          end = st;
+          continue;
+        }
+        // Inside a run: peek at the token after it (past one group mark) and jump there lazily.
+        let next = pt + 1;
+        const overMark = kind[next] === MARK;
+        if (overMark) next++;
+        let advance = -1;
+        if (kind[next] === END) {
+          advance = 1;
+        } else if (kind[next] === CLASS) {
+          if (TABLES[(arg[next] as number) + c] === 1) advance = quant[next] === ONCE ? 1 : 0;
+        } else if (arg[next] === LOWER[c]) {
+          inRun = false;
+          advance = 1;
+        }
+        if (advance >= 0) {
+          if (record && overMark) groupAt[slot[next - 1] as number] = inRun && kind[next] === END ? st + 1 : st;
+          if (kind[next] === END) continue;
+          if (saved < SAVE_POINTS) {
+            savedToken[saved] = pt;
+            savedByte[saved] = st;
+            saved++;
+          }
+          pt = next + advance;
+        }
+        end = st;
+        continue;
+      }
+      if (nearEnd[pt] === 1 && inRun && end !== NO_MATCH) {
+        end = st;
+        if (!anchoredEnd) return end;
+      } else if (quant[pt] === PLUS && inRun) {
+        pt++;
+        st--;
+        inRun = false;
+        continue;
+      } else if (quant[pt] === STAR) {
+        pt++;
+        st--;
+        end = st;
+        inRun = false;
+        continue;
+      }
+      inRun = false;
+    } else if (arg[pt] === LOWER[c]) {
+      pt++;
+      if (retryAt < 0) retryAt = st;
+      end = st;
+      continue;
+    }
+
+    // Mismatch: resume from the newest saved point, or restart the alternative further on.
+    if (saved > 0) {
+      saved--;
+      pt = savedToken[saved] as number;
+      st = savedByte[saved] as number;
+      continue;
+    }
+    if (b.anchoredStart) return NO_MATCH;
+    if (retryAt >= 0) {
+      st = retryAt;
+      retryAt = -1;
+    }
+    pt = 0;
+    end = NO_MATCH;
+    if (lead !== null) st = nextStart(lead, s, st + 1) - 1;
+  }
+  if (record) {
+    while (kind[pt] === CLASS && quant[pt] === STAR) pt++;
+    if (kind[pt] === MARK) groupAt[slot[pt] as number] = st;
+  }
+  return closesAtEnd(b, pt, inRun) ? end : NO_MATCH;
+}
+
+/**
+ * The C engine's verdict once the subject is exhausted at token pt: the rest of the
+ * pattern must be empty, or one still-running class (plus an optional starred class), or a
+ * starred class; each check may step over one group mark. The checks run in sequence and
+ * each leaves its position for the next, as the C expression's side effects do.
+ */
+function closesAtEnd(b: Branch, pt: number, inRun: boolean): boolean {
+  const { kind, quant } = b;
+  const overMark = (p: number): number => (kind[p] === MARK ? p + 1 : p);
+  pt = overMark(pt);
+  if (kind[pt] === END) return true;
+  let onQuantifier = false;
+  if (kind[pt] === CLASS && inRun) {
+    if (quant[pt] === ONCE) {
+      pt++;
+    } else {
+      pt = overMark(pt + 1);
+      if (kind[pt] === END) return true;
+      if (kind[pt] === CLASS) {
+        if (quant[pt] === STAR) {
+          pt = overMark(pt + 1);
+          if (kind[pt] === END) return true;
+        } else if (quant[pt] === PLUS) {
+          onQuantifier = true;
+        } else {
+          pt++;
+        }
+      }
+    }
+  }
+  return !onQuantifier && kind[pt] === CLASS && quant[pt] === STAR && kind[overMark(pt + 1)] === END;
+}
