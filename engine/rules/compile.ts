@@ -4,6 +4,7 @@
  * skips are dropped with a warning.
  */
 import { RulesetLoadError, type CdbList, type RuleView, type XmlNode } from '../types.js';
+import { asciiLower } from '../xml/os-xml.js';
 import type { DraftNode, RuleDraft } from './draft.js';
 import type { Rule, RuleNode, RuleSet } from './model.js';
 import { parseRule, type ParseContext } from './parse-rule.js';
@@ -62,7 +63,7 @@ function loadFile(ctx: ParseContext, nodes: readonly XmlNode[], tree: RuleTreeBu
       throw new RulesetLoadError(ctx.file, group.line, group.name, `group '${name}' without any rule`);
     }
     for (const node of group.children) {
-      if (node.name.toLowerCase() !== 'rule') {
+      if (asciiLower(node.name) !== 'rule') {
         throw new RulesetLoadError(ctx.file, node.line, node.name, `'${node.name}' is not a valid element`);
       }
       const draft = parseRule(ctx, name, node);
@@ -73,11 +74,11 @@ function loadFile(ctx: ParseContext, nodes: readonly XmlNode[], tree: RuleTreeBu
 
 /** Only `<group name="…">` roots, with that single attribute. */
 function checkGroupNode(ctx: ParseContext, node: XmlNode): void {
-  if (node.name.toLowerCase() !== 'group') {
+  if (asciiLower(node.name) !== 'group') {
     throw new RulesetLoadError(ctx.file, node.line, node.name, 'invalid root element, only "group" is allowed');
   }
   const attrs = node.attributes;
-  if (attrs.length !== 1 || attrs[0]![0].toLowerCase() !== 'name') {
+  if (attrs.length !== 1 || asciiLower(attrs[0]![0]) !== 'name') {
     throw new RulesetLoadError(ctx.file, node.line, node.name, 'a group root takes only its name attribute');
   }
 }
@@ -188,8 +189,8 @@ function finalRule(draft: RuleDraft, i: number, index: ReadonlyMap<RuleDraft, nu
     globalFrequency: draft.globalFrequency,
     sameMask: draft.sameMask,
     differentMask: draft.differentMask,
-    sameDynamic: Object.freeze(draft.sameDynamic.map((name) => name.toLowerCase())),
-    differentDynamic: Object.freeze(draft.differentDynamic.map((name) => name.toLowerCase())),
+    sameDynamic: Object.freeze(draft.sameDynamic.map(asciiLower)),
+    differentDynamic: Object.freeze(draft.differentDynamic.map(asciiLower)),
     ifMatchedRegex: draft.ifMatchedRegex,
     search: draft.search,
     searchList,

@@ -4,9 +4,11 @@
  * undefined after a warning; repeated elements concatenate as Wazuh's loadmemory does.
  */
 import { RulesetLoadError, PatternError, type CdbList, type Matcher, type XmlNode } from '../types.js';
-import { attribute } from '../xml/os-xml.js';
+import { asciiLower, attribute } from '../xml/os-xml.js';
 import { compileExpression, type ExpressionType } from '../match/expression.js';
-import type { ListLookup } from '../lists/cdb.js';
+import { compileOsMatch } from '../match/os-match.js';
+import { compileOsRegex } from '../match/os-regex.js';
+import { LIST_LOOKUPS, type ListLookup } from '../lists/cdb.js';
 import { COMPILED_RULES } from './compiled-rules.js';
 import { RuleDraft } from './draft.js';
 import { parseIpEntry, type IpEntry } from './ip.js';
@@ -35,9 +37,6 @@ const isNumeric = (text: string): boolean => /^[0-9]*$/.test(text);
 const scanDigits = (text: string, width: number): number | undefined => (text.length === 0 ? undefined : Number(text.slice(0, width)));
 
 const CATEGORIES = new Set(['firewall', 'ids', 'syslog', 'web-log', 'squid', 'windows', 'ossec']);
-const LIST_LOOKUPS = new Set<ListLookup>([
-  'match_key', 'not_match_key', 'match_key_value', 'address_match_key', 'not_address_match_key', 'address_match_key_value',
-]);
 const STATIC_FIELD_NAMES = new Set([
   'srcip', 'dstip', 'srcgeoip', 'dstgeoip', 'srcport', 'dstport', 'user', 'srcuser', 'dstuser', 'url', 'id', 'data',
   'extra_data', 'status', 'protocol', 'system_name', 'action',
@@ -143,7 +142,7 @@ function readAttributes(ctx: ParseContext, node: XmlNode): Head {
     noAlert: false, ignoreTime: 0, overwrite: false,
   };
   for (const [name, value] of node.attributes) {
-    switch (name.toLowerCase()) {
+    switch (asciiLower(name)) {
       case 'id':
         if (!isNumeric(value) || value.length > 6) fail(`invalid rule id '${value}' (an integer of at most 6 digits)`);
         head.id = scanDigits(value, 6) ?? head.id;
@@ -219,7 +218,7 @@ function concat(ctx: ParseContext, node: XmlNode, previous: string | null | unde
 function readNegate(ctx: ParseContext, draft: RuleDraft, node: XmlNode): boolean {
   const value = attribute(node, 'negate');
   if (value === undefined) return false;
-  const lower = value.toLowerCase();
+  const lower = asciiLower(value);
   if (lower === 'yes' || lower === 'no') return lower === 'yes';
   ctx.warn(`${ctx.file}:${node.line}: rule ${draft.id}: invalid value '${value}' for attribute 'negate'`);
   return false;
@@ -228,15 +227,28 @@ function readNegate(ctx: ParseContext, draft: RuleDraft, node: XmlNode): boolean
 function readType(ctx: ParseContext, draft: RuleDraft, node: XmlNode, fallback: ExpressionType): ExpressionType {
   const value = attribute(node, 'type');
   if (value === undefined) return fallback;
-  const lower = value.toLowerCase();
+  const lower = asciiLower(value);
   if (lower === 'osregex' || lower === 'osmatch' || lower === 'pcre2') return lower;
   ctx.warn(`${ctx.file}:${node.line}: rule ${draft.id}: invalid value '${value}' for attribute 'type'`);
   return fallback;
 }
 
+/**
+ * Rules compile every pattern without OS_RETURN_SUBSTRING (flags 0), which changes how
+ * OS_Regex treats groups at the end of the subject: so OS_Regex and OS_Match are compiled
+ * here directly, and only PCRE2 and plain strings go through compileExpression.
+ */
+function compilePattern(type: ExpressionType, text: string): Matcher {
+  switch (type) {
+    case 'osregex': return compileOsRegex(text, { captures: false });
+    case 'osmatch': return compileOsMatch(text);
+    default: return compileExpression(type, text);
+  }
+}
+
 function compile(ctx: ParseContext, draft: RuleDraft, node: XmlNode, type: ExpressionType, text: string): Matcher {
   try {
-    return compileExpression(type, text);
+    return compilePattern(type, text);
   } catch (error) {
     if (error instanceof PatternError) {
       throw new RulesetLoadError(ctx.file, node.line, node.name, `rule ${draft.id}: ${error.message}`);
@@ -254,7 +266,7 @@ interface ElementSpec {
 }
 
 function readElement(ctx: ParseContext, draft: RuleDraft, pending: Pending, node: XmlNode): void {
-  const spec = ELEMENTS.get(node.name.toLowerCase());
+  const spec = ELEMENTS.get(asciiLower(node.name));
   if (!spec || (spec.exact !== undefined && spec.exact !== node.name)) {
     throw new RulesetLoadError(ctx.file, node.line, node.name, `invalid option for rule ${draft.id}`);
   }
@@ -299,11 +311,11 @@ function readField(ctx: ParseContext, draft: RuleDraft, node: XmlNode): void {
   const name = attribute(node, 'name');
   if (name === undefined) fail("no attribute 'name' for field");
   const fieldName = name as string;
-  if (STATIC_FIELD_NAMES.has(fieldName.toLowerCase())) fail(`field '${fieldName}' is static`);
+  if (STATIC_FIELD_NAMES.has(asciiLower(fieldName))) fail(`field '${fieldName}' is static`);
   const type = readType(ctx, draft, node, 'osregex');
   const negate = readNegate(ctx, draft, node);
   const matcher = compile(ctx, draft, node, type, node.text);
-  draft.fields.push({ name: fieldName.toLowerCase(), matcher, negate });
+  draft.fields.push({ name: asciiLower(fieldName), matcher, negate });
 }
 
 const LIST_STATIC_KEYS: ReadonlyMap<string, ListKey> = new Map<string, ListKey>([
@@ -325,13 +337,13 @@ function readList(ctx: ParseContext, draft: RuleDraft, pending: Pending, node: X
   let key: ListKey | undefined;
   let checkValue: Matcher | undefined;
   for (const [name, value] of node.attributes) {
-    const attr = name.toLowerCase();
+    const attr = asciiLower(name);
     if (attr === 'lookup') {
-      const wanted = value.toLowerCase() as ListLookup;
-      if (!LIST_LOOKUPS.has(wanted)) fail(`list lookup '${value}' is not valid`);
+      const wanted = LIST_LOOKUPS.find((name) => name === asciiLower(value));
+      if (!wanted) return fail(`list lookup '${value}' is not valid`);
       lookup = wanted;
     } else if (attr === 'field') {
-      key = LIST_STATIC_KEYS.get(value.toLowerCase()) ?? { kind: 'dynamic', name: value.trimStart().split(' ')[0]!.toLowerCase() };
+      key = LIST_STATIC_KEYS.get(asciiLower(value)) ?? { kind: 'dynamic', name: asciiLower(value.trimStart().split(' ')[0]!) };
     } else if (attr === 'check_value') {
       checkValue = compile(ctx, draft, node, 'osmatch', value);
     } else {
@@ -395,7 +407,7 @@ function readOptions(ctx: ParseContext, draft: RuleDraft, node: XmlNode): void {
 
 function readInfo(ctx: ParseContext, draft: RuleDraft, node: XmlNode): void {
   for (const [name, value] of node.attributes) {
-    if (name.toLowerCase() !== 'type') {
+    if (asciiLower(name) !== 'type') {
       ctx.warn(`${ctx.file}:${node.line}: <info> has an invalid attribute '${name}'`);
       break;
     }
@@ -419,7 +431,7 @@ function readMitre(ctx: ParseContext, draft: RuleDraft, pending: Pending, node: 
   let tactics = 0;
   let techniques = 0;
   for (const item of node.children) {
-    const name = item.name.toLowerCase();
+    const name = asciiLower(item.name);
     if (name === 'id' || name === 'tacticid' || name === 'techniqueid') {
       if (item.text.length === 0) {
         ctx.warn(`${where}: empty MITRE <${item.name}>`);
@@ -437,7 +449,7 @@ function readMitre(ctx: ParseContext, draft: RuleDraft, pending: Pending, node: 
   let tactic: string | undefined;
   let technique: string | undefined;
   for (const item of node.children) {
-    const name = item.name.toLowerCase();
+    const name = asciiLower(item.name);
     if (name === 'id' && !draft.mitre.includes(item.text)) draft.mitre.push(item.text);
     else if (name === 'tacticid') tactic = item.text;
     else if (name === 'techniqueid') technique = item.text;

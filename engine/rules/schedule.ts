@@ -3,6 +3,7 @@
  * "HH:MM" strings compared with the event hour's first five characters; a reversed
  * range ("6 pm - 8:30 am") becomes the negation of the range between the two times.
  */
+import { asciiLower } from '../xml/os-xml.js';
 
 export interface TimeWindow {
   readonly negate: boolean;
@@ -108,7 +109,7 @@ export function parseDaySet(text: string): DaySet | undefined {
   const days = [false, false, false, false, false, false, false];
   let i = skipSpaces(text, 0);
   while (i < text.length) {
-    const rest = text.slice(i).toLowerCase();
+    const rest = asciiLower(text.slice(i));
     const hit = DAY_NAMES.find(([name]) => rest.startsWith(name));
     if (!hit) return undefined;
     const [name, day] = hit;

@@ -6,6 +6,7 @@
  * each firing.
  */
 import type { ByteString, EngineEvent, StaticField } from '../types.js';
+import { asciiLower } from '../xml/os-xml.js';
 import type { Rule } from './model.js';
 import type { EventRecord, Timeline } from './state.js';
 
@@ -39,7 +40,7 @@ function contextValue(record: EventRecord, index: number, run: SearchRun): ByteS
 export function findDynamic(event: EngineEvent, lowerName: string): ByteString | undefined {
   for (const field of event.dynamic) {
     const name = field.name;
-    if (name.length === lowerName.length && (name === lowerName || name.toLowerCase() === lowerName)) return field.value;
+    if (name.length === lowerName.length && (name === lowerName || asciiLower(name) === lowerName)) return field.value;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
  * first category root. Overwrite replaces fields of the loaded rule in place.
  */
 import type { DraftNode, RuleDraft } from './draft.js';
+import { asciiLower } from '../xml/os-xml.js';
 import { atoi } from './schedule.js';
 
 export class RuleTreeBuilder {
@@ -38,7 +39,7 @@ export class RuleTreeBuilder {
 
   private indexGroup(rule: RuleDraft): void {
     let entry = this.byGroup.get(rule.groupString);
-    if (!entry) this.byGroup.set(rule.groupString, entry = { lower: rule.groupString.toLowerCase(), drafts: new Set() });
+    if (!entry) this.byGroup.set(rule.groupString, entry = { lower: asciiLower(rule.groupString), drafts: new Set() });
     entry.drafts.add(rule);
   }
 
@@ -347,7 +348,7 @@ function append<K>(map: Map<K, DraftNode[]>, key: K, node: DraftNode): void {
  * nothing.
  */
 export function groupTest(pattern: string): (lowered: string) => boolean {
-  const alternatives = pattern.length === 0 ? [] : pattern.toLowerCase().split('|');
+  const alternatives = pattern.length === 0 ? [] : asciiLower(pattern).split('|');
   return (lowered) => alternatives.some((alternative) => {
     if (alternative.length === 0) return true;
     if (alternative.startsWith('^')) return lowered.startsWith(alternative.slice(1));

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { RulesetLoadError } from '../../../../engine/types.js';
-import type { Rule, RuleNode, RuleSet } from '../../../../engine/rules/index.js';
+import type { Rule, RuleNode, RuleSet } from '../../../../engine/rules/rule-set.js';
 import { group, load } from './fixtures.js';
 
 const childIds = (node: RuleNode | undefined): number[] => (node?.children ?? []).map((child) => child.rule.id);

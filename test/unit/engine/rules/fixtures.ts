@@ -4,7 +4,7 @@
  */
 import type { CdbList, DecoderInfo, EngineEvent, StaticField } from '../../../../engine/types.js';
 import { parseOsXml } from '../../../../engine/xml/os-xml.js';
-import { compileRules, type CompiledRules, type RuleCompileContext } from '../../../../engine/rules/index.js';
+import { compileRules, type CompiledRules, type RuleCompileContext } from '../../../../engine/rules/rule-set.js';
 
 /** Category roots as 0010-rules_config.xml declares them. */
 export const ROOTS = `

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { matchRules, newRuleState, type MatchOptions, type RuleMatch, type RuleSet } from '../../../../engine/rules/index.js';
+import { matchRules, newRuleState, type MatchOptions, type RuleMatch, type RuleSet } from '../../../../engine/rules/rule-set.js';
 import type { EngineEvent } from '../../../../engine/types.js';
 import { event, group, load, type EventInit } from './fixtures.js';
 

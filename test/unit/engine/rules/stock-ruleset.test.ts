@@ -14,7 +14,7 @@ import type { CdbList, DecoderInfo, EngineEvent } from '../../../../engine/types
 import { parseOsXml } from '../../../../engine/xml/os-xml.js';
 import { attribute } from '../../../../engine/xml/os-xml.js';
 import { parseCdbList } from '../../../../engine/lists/cdb.js';
-import { compileRules, matchRules, newRuleState, type RuleFile, type RuleSet } from '../../../../engine/rules/index.js';
+import { compileRules, matchRules, newRuleState, type RuleFile, type RuleSet } from '../../../../engine/rules/rule-set.js';
 import { missingData, upstreamData } from '../../../harness/upstream-data.js';
 import { event } from './fixtures.js';
 
