@@ -204,9 +204,7 @@ function finalRule(draft: RuleDraft, i: number, index: ReadonlyMap<RuleDraft, nu
   });
 }
 
-/** The comma-separated group string as names, first appearance first. */
+/** The group string split at its commas, as written (the serializer skips empty names). */
 function splitGroups(groupString: string): string[] {
-  const seen = new Set<string>();
-  for (const name of groupString.split(',')) if (name.length > 0) seen.add(name);
-  return [...seen];
+  return groupString.split(',');
 }

@@ -222,7 +222,7 @@ part</description>
   const view = rule(rules, 100).view;
   assert.equal(view.description, 'first part, and more');
   assert.equal(rule(rules, 100).groupString, 'base,one,two,one,three');
-  assert.deepEqual(view.groups, ['base', 'one', 'two', 'three']);
+  assert.deepEqual(view.groups, ['base', 'one', 'two', 'one', 'three']);
   assert.equal(view.info, 'https://example.org/!');
   assert.equal(view.cve, 'CVE-1');
 });
