@@ -11,16 +11,17 @@ import type { RuleSet } from './model.js';
 export class EventRecord {
   matched = 0;
   alive = true;
-  /** The location rules see: an agent's "[id] " prefix removed. */
-  readonly location: ByteString;
   private geo?: [ByteString | undefined, ByteString | undefined];
 
   constructor(
     readonly event: EngineEvent,
     readonly time: number,
     readonly decoderType: string,
-  ) {
-    this.location = ruleLocation(event.location);
+  ) {}
+
+  /** The location rules see (pre-decoding already took an agent's "[id] " off). */
+  get location(): ByteString {
+    return this.event.location;
   }
 
   geoip(resolve: ((ip: ByteString) => ByteString | undefined) | undefined, which: 0 | 1): ByteString | undefined {
@@ -31,13 +32,6 @@ export class EventRecord {
     }
     return this.geo[which];
   }
-}
-
-/** `[001] (agent) 10.0.0.5->/var/log/secure` is matched as `(agent) 10.0.0.5->/var/log/secure`. */
-export function ruleLocation(location: ByteString): ByteString {
-  if (location.charCodeAt(0) !== 0x5b) return location;
-  const end = location.indexOf('] ');
-  return end < 0 ? location : location.slice(end + 2);
 }
 
 /** Oldest-first list with cheap removal at the old end. */

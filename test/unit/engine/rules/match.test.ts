@@ -96,7 +96,7 @@ test('static checks: decoded_as, program_name, id, system_name, protocol, action
       <description>more statics</description></rule>`);
   const s = session(set);
   const base: EventInit = {
-    decoder: 'sshd', programName: 'sshd', location: '[001] (web01) 10.0.0.1->/var/log/secure', hostname: 'web01',
+    decoder: 'sshd', programName: 'sshd', location: '(web01) 10.0.0.1->/var/log/secure', hostname: 'web01',
     fields: { id: 'x4625', system_name: 'windows', protocol: 'TCP', action: 'Drop', url: '/admin/x' },
   };
   assert.equal(s.idOf(base), 102);
@@ -106,9 +106,9 @@ test('static checks: decoded_as, program_name, id, system_name, protocol, action
   assert.equal(s.idOf({ ...base, decoder: 'json' }), undefined);
 });
 
-test('location is matched without the agent id prefix', () => {
+test('location is matched as pre-decoding leaves it (an agent location after its "[id] ")', () => {
   const set = rules('<rule id="100" level="3"><location>^(web01) any</location><description>loc</description></rule>');
-  assert.equal(session(set).idOf({ location: '[001] (web01) any->/var/log/secure' }), 100);
+  assert.equal(session(set).idOf({ location: '(web01) any->/var/log/secure' }), 100);
   assert.equal(session(set).idOf({ location: '/var/log/secure' }), undefined);
 });
 
