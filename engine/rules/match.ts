@@ -111,7 +111,7 @@ function tryNode(node: RuleNode, walk: Walk): Rule | null {
     }
   }
   if (rule.noAlert) return null;
-  const fired = (walk.state.firedtimes[rule.index] ?? 0) + 1;
+  const fired = walk.state.firedtimes[rule.index]! + 1;
   walk.state.firedtimes[rule.index] = fired;
   walk.firedtimes = fired;
   return rule;

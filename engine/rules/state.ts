@@ -107,8 +107,10 @@ export class RuleState {
   }
 
   bind(ruleSet: RuleSet): void {
-    if (this.ruleSet === undefined) this.ruleSet = ruleSet;
-    else if (this.ruleSet !== ruleSet) throw new Error('a RuleState serves one RuleSet: make a new state after a reload');
+    if (this.ruleSet === ruleSet) return;
+    if (this.ruleSet !== undefined) throw new Error('a RuleState serves one RuleSet: make a new state after a reload');
+    this.ruleSet = ruleSet;
+    for (let i = 0; i < ruleSet.rules.length; i++) this.firedtimes.push(0);
   }
 
   sidList(ruleIndex: number): Timeline {

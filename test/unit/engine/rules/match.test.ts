@@ -358,6 +358,57 @@ test('check_if_ignored and ignore: analysisd records the key, later matches are 
   assert.equal(logtest.run(ev)?.suppressed, false);
 });
 
+test('previous_output keeps at most 11 earlier logs, newest first', () => {
+  const set = rules(`
+    <rule id="100" level="3"><match>x</match><description>x</description></rule>
+    <rule id="101" level="9" frequency="15"><if_matched_sid>100</if_matched_sid><description>many</description></rule>`);
+  const s = session(set);
+  const results = Array.from({ length: 15 }, (_, i) => s.run({ log: `x ${i}` }));
+  assert.equal(results[14]?.rule.id, 101);
+  const previous = results[14]!.previousOutput!;
+  assert.equal(previous.length, 11);
+  assert.equal(previous[0], 'Jan  1 00:00:00 host x 13');
+  assert.equal(previous[10], 'Jan  1 00:00:00 host x 3');
+});
+
+test('the event memory keeps memorySize events; evicted ones leave the per-rule lists too', () => {
+  const set = rules(`
+    <rule id="100" level="3"><match>x</match><description>x</description></rule>
+    <rule id="101" level="3"><match>y</match><description>y</description></rule>
+    <rule id="102" level="9" frequency="3" timeframe="3600"><if_matched_sid>100</if_matched_sid><description>three x</description></rule>`);
+  const state = newRuleState({ memorySize: 12 });
+  let now = T0;
+  const run = (log: string): number | undefined => matchRules(set, event({ log }), state, { now: (now += 1000) })?.rule.id;
+  assert.equal(run('x'), 100);
+  assert.equal(run('x'), 100);
+  for (let i = 0; i < 11; i++) assert.equal(run('y'), 101);
+  assert.equal(run('x'), 100, 'past 12 events the 10 oldest are dropped, both x with them');
+  assert.equal(run('x'), 100);
+  assert.equal(run('x'), 102);
+});
+
+test('overwrite at match time: the new content, the old position and stateful links (overwrite.ini)', () => {
+  const { rules: set } = load(group(`
+    <rule id="999910" level="0"><decoded_as>sshd</decoded_as><description>Base rule to test overwrite option.</description></rule>
+    <rule id="999911" level="12"><if_sid>999910</if_sid><match>TEST 1 - rule to be overwritten</match><description>Rule that will be overwritten.</description></rule>
+    <rule id="999912" level="12" frequency="3" timeframe="120" ignore="60"><if_matched_sid>999911</if_matched_sid><description>Child rule.</description></rule>
+    <rule id="999911" level="12" overwrite="yes"><match>TEST 1 - rule overwritten</match><description>Rule to overwrite the original.</description></rule>
+    <rule id="999915" level="7"><if_sid>999910</if_sid><match>Do not match anything</match><description>Rule to create invalid_group.</description><group>invalid_group</group></rule>
+    <rule id="999916" level="7"><if_sid>999910</if_sid><match>TEST 3 - Parent rule</match><description>Parent rule</description><group>my_group</group></rule>
+    <rule id="999917" level="10" frequency="3" timeframe="120" ignore="60"><if_matched_group>my_group</if_matched_group><description>Frequency rule.</description></rule>
+    <rule id="999917" level="12" frequency="3" timeframe="120" ignore="60" overwrite="yes"><if_matched_group>invalid_group</if_matched_group><description>Overwrite if_matched_group.</description></rule>
+  `, 'qa,test,'));
+  const ids = (log: string, times: number): (number | undefined)[] => {
+    const s = session(set);
+    return Array.from({ length: times }, () => s.idOf({ decoder: 'sshd', log }));
+  };
+  assert.deepEqual(ids('TEST 1 - rule to be overwritten', 1), [999910]);
+  assert.deepEqual(ids('TEST 1 - rule overwritten', 3), [999911, 999911, 999912]);
+  const third = session(set);
+  const outcomes = [1, 2, 3].map(() => third.run({ decoder: 'sshd', log: 'TEST 3 - Parent rule' }));
+  assert.deepEqual(outcomes.map((r) => [r?.rule.id, r?.rule.level]), [[999916, 7], [999916, 7], [999917, 12]]);
+});
+
 test('a state serves one ruleset', () => {
   const a = rules('<rule id="100" level="3"><match>x</match><description>x</description></rule>');
   const b = rules('<rule id="100" level="3"><match>x</match><description>x</description></rule>');
