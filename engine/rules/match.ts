@@ -96,7 +96,7 @@ function tryNode(node: RuleNode, walk: Walk): Rule | null {
   walk.debug?.push(`Trying rule: ${rule.id} - ${rule.description}`.slice(0, DEBUG_LINE_LIMIT));
   if (!conditionsHold(rule, walk)) return null;
   if (rule.context && !rule.checkDiff && rule.search && !searchHolds(rule, walk)) {
-    walk.lastEvents.length = 0;
+    if (walk.lastEvents.length > 0) walk.lastEvents.length = 0;
     return null;
   }
   walk.debug?.push(`*Rule ${rule.id} matched`);
@@ -282,12 +282,8 @@ function remember(rule: Rule, walk: Walk): void {
 }
 
 function outcome(rule: Rule, walk: Walk, suppressed: boolean): RuleMatch {
-  return {
-    rule: rule.view,
-    compiled: rule,
-    firedtimes: walk.firedtimes,
-    ...(walk.lastEvents.length > 0 ? { previousOutput: [...walk.lastEvents] } : {}),
-    ...(walk.previousLog !== undefined ? { previousLog: walk.previousLog } : {}),
-    suppressed,
-  };
+  const result: { -readonly [K in keyof RuleMatch]: RuleMatch[K] } = { rule: rule.view, compiled: rule, firedtimes: walk.firedtimes, suppressed };
+  if (walk.lastEvents.length > 0) result.previousOutput = walk.lastEvents;
+  if (walk.previousLog !== undefined) result.previousLog = walk.previousLog;
+  return result;
 }
