@@ -322,3 +322,11 @@ test('an invalid type or negate attribute warns and falls back', () => {
   assert.equal(rule(rules, 100).match!.negate, false);
   assert.equal(warnings.length, 2);
 });
+
+test('an element text of 2048 bytes or more is dropped with a warning, as loadmemory does', () => {
+  const long = 'a'.repeat(2048);
+  const { rules, warnings } = load(group(`<rule id="100" level="3"><match>${long}</match><regex>b</regex><description>x</description></rule>`));
+  assert.equal(rule(rules, 100).match, undefined);
+  assert.equal(rule(rules, 100).regex!.matcher.source, 'b');
+  assert.ok(warnings.some((w) => w.includes('too long')));
+});
