@@ -273,8 +273,10 @@ function clearGroups(marks: number): void {
 
 /**
  * Groups are read pairwise up to the first one whose open or close was never reached. A
- * close recorded before its open (a stale position left by an abandoned attempt; never
- * seen in practice) would make the C copy's allocation fail, which voids the whole match.
+ * close left by an abandoned attempt can precede the final open (dovecot's " (\S*)$" on a
+ * log ending in a space): the C copy then gets a negative length, and its failed
+ * allocation voids the whole match (at exactly -1 the C code overruns and crashes
+ * instead); either way there is no match to report.
  */
 function groupsValid(marks: number): boolean {
   for (let k = 0; k + 1 < marks; k += 2) {
