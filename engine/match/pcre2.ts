@@ -267,6 +267,10 @@ class Parser {
       case '^': return { kind: 'bol', at };
       case '$': return { kind: 'eol', at };
       case '\\': return this.escape(at);
+      case '{':
+        // A literal before PCRE2 10.43, a {0,m} quantifier from 10.43 on.
+        if (/^,\d+\}/.test(this.src.slice(this.pos, this.pos + 8))) this.refuse('{,m} (its meaning depends on the PCRE2 version)', at);
+        return this.literalNode([0x7b], at);
       default: return this.literalNode([this.literalByte(c, at)], at);
     }
   }
@@ -722,13 +726,14 @@ function requiredBytes(tree: Alternation, caseless: boolean): ByteSet[] | undefi
       if (node.kind === 'literal') run.push(...node.bytes);
       else if (node.kind === 'group' && node.body.length === 1) walk(node.body[0]!);
       else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'group' && node.body.body.length === 1) {
-        flush();
+        // The first iteration follows what came before.
         walk(node.body.body[0]!);
         flush();
       } else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'literal') {
-        flush();
+        // The first copy follows what came before, the last one precedes what comes next.
         run.push(...node.body.bytes);
         flush();
+        run = [...node.body.bytes];
       } else {
         flush();
       }
