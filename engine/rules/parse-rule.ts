@@ -6,8 +6,6 @@
 import { RulesetLoadError, PatternError, type CdbList, type Matcher, type XmlNode } from '../types.js';
 import { asciiLower, attribute } from '../xml/os-xml.js';
 import { compileExpression, type ExpressionType } from '../match/expression.js';
-import { compileOsMatch } from '../match/os-match.js';
-import { compileOsRegex } from '../match/os-regex.js';
 import { LIST_LOOKUPS, type ListLookup } from '../lists/cdb.js';
 import { COMPILED_RULES } from './compiled-rules.js';
 import { RuleDraft } from './draft.js';
@@ -233,22 +231,10 @@ function readType(ctx: ParseContext, draft: RuleDraft, node: XmlNode, fallback: 
   return fallback;
 }
 
-/**
- * Rules compile every pattern without OS_RETURN_SUBSTRING (flags 0), which changes how
- * OS_Regex treats groups at the end of the subject: so OS_Regex and OS_Match are compiled
- * here directly, and only PCRE2 and plain strings go through compileExpression.
- */
-function compilePattern(type: ExpressionType, text: string): Matcher {
-  switch (type) {
-    case 'osregex': return compileOsRegex(text, { captures: false });
-    case 'osmatch': return compileOsMatch(text);
-    default: return compileExpression(type, text);
-  }
-}
-
+/** Rules compile every pattern with flags 0: OS_Regex without OS_RETURN_SUBSTRING. */
 function compile(ctx: ParseContext, draft: RuleDraft, node: XmlNode, type: ExpressionType, text: string): Matcher {
   try {
-    return compilePattern(type, text);
+    return compileExpression(type, text, { captures: false });
   } catch (error) {
     if (error instanceof PatternError) {
       throw new RulesetLoadError(ctx.file, node.line, node.name, `rule ${draft.id}: ${error.message}`);
