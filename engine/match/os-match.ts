@@ -5,7 +5,7 @@
  * Nothing can be escaped and there are no wildcards.
  */
 import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
-import { OS_PATTERN_MAXSIZE } from './os-regex.js';
+import { OS_PATTERN_MAXSIZE, foldSubject, lowerAscii } from './os-regex.js';
 
 export interface OsMatchOptions {
   /**
@@ -30,27 +30,6 @@ interface Alternative {
 }
 
 const HAS_UPPER = /[A-Z]/;
-/** Latin-1 capitals: String#toLowerCase folds them, the C charmap does not. */
-const HAS_LATIN_UPPER = /[\xC0-\xDE]/;
-const UPPER_RUN = /[A-Z]+/g;
-
-function lowerAscii(s: string): string {
-  if (!HAS_UPPER.test(s)) return s;
-  if (!HAS_LATIN_UPPER.test(s)) return s.toLowerCase();
-  return s.replace(UPPER_RUN, (run) => run.toLowerCase());
-}
-
-/** The last subject folded: rules test many <match> patterns against the same log in a row. */
-let foldedFrom: string | undefined;
-let folded = '';
-
-function foldSubject(s: ByteString): string {
-  if (s !== foldedFrom) {
-    folded = lowerAscii(s);
-    foldedFrom = s;
-  }
-  return folded;
-}
 
 /** Compiles an OS_Match pattern (a ByteString); throws PatternError as OSMatch_Compile fails. */
 export function compileOsMatch(pattern: string, options: OsMatchOptions = {}): Matcher {

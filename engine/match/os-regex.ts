@@ -45,6 +45,31 @@ const SAVE_POINTS = 4;
 const LOWER = new Uint8Array(256);
 for (let b = 0; b < 256; b++) LOWER[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
 
+const HAS_UPPER = /[A-Z]/;
+/** Latin-1 capitals: String#toLowerCase folds them, the C charmap does not. */
+const HAS_LATIN_UPPER = /[\xC0-\xDE]/;
+const UPPER_RUN = /[A-Z]+/g;
+
+/** ASCII-only lower-casing of a text, as the C charmap folds bytes. */
+export function lowerAscii(s: string): string {
+  if (!HAS_UPPER.test(s)) return s;
+  if (!HAS_LATIN_UPPER.test(s)) return s.toLowerCase();
+  return s.replace(UPPER_RUN, (run) => run.toLowerCase());
+}
+
+/** The last subject folded: rules try many patterns on the same log in a row. */
+let foldedFrom: string | undefined;
+let folded = '';
+
+/** lowerAscii(s), remembered for the last subject. */
+export function foldSubject(s: ByteString): string {
+  if (s !== foldedFrom) {
+    folded = lowerAscii(s);
+    foldedFrom = s;
+  }
+  return folded;
+}
+
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isWord = (b: number): boolean =>
   isDigit(b) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x40 || b === 0x5f;
@@ -99,6 +124,8 @@ interface Branch {
    * ('' for a letter's other case), for skipping ahead; null when any byte may start it.
    */
   readonly lead: readonly [string, string] | null;
+  /** The branch's text when it is literals only: then it is a plain (folded) string search. */
+  readonly literal: string | null;
 }
 
 interface Token {
@@ -175,7 +202,9 @@ function buildBranch(tokens: Token[]): Branch {
   // An opening group mark only records where each attempt starts, so look past it.
   const opener = tokens[0]?.kind === MARK ? tokens[1] : tokens[0];
   const lead = !anchoredStart && opener?.kind === LITERAL ? leadBytes(opener.arg) : null;
-  return { kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead };
+  const literal =
+    tokens.length > 0 && tokens.every((t) => t.kind === LITERAL) ? String.fromCharCode(...tokens.map((t) => t.arg)) : null;
+  return { kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal };
 }
 
 /** The subject bytes that fold to literal byte b (an upper-case literal is met by none). */
@@ -216,18 +245,20 @@ class OsRegex implements Matcher {
   }
 
   test(subject: ByteString): boolean {
-    for (const branch of this.branches) {
-      if (this.recording) groupAt.fill(-1, 0, branch.marks);
-      if (run(branch, subject, 0, this.recording) !== NO_MATCH) return !this.recording || groupsValid(branch.marks);
+    for (let i = 0; i < this.branches.length; i++) {
+      const branch = this.branches[i] as Branch;
+      if (this.recording) clearGroups(branch.marks);
+      if (attempt(branch, subject, 0, this.recording) !== NO_MATCH) return !this.recording || groupsValid(branch.marks);
     }
     return false;
   }
 
   exec(subject: ByteString, from = 0): MatchResult | null {
     const start = from > 0 ? from : 0;
-    for (const branch of this.branches) {
-      if (this.recording) groupAt.fill(-1, 0, branch.marks);
-      const end = run(branch, subject, start, this.recording);
+    for (let i = 0; i < this.branches.length; i++) {
+      const branch = this.branches[i] as Branch;
+      if (this.recording) clearGroups(branch.marks);
+      const end = attempt(branch, subject, start, this.recording);
       if (end === NO_MATCH) continue;
       if (!this.recording) return { end, captures: [] };
       return groupsValid(branch.marks) ? { end, captures: groupTexts(subject, branch.marks) } : null;
@@ -236,10 +267,16 @@ class OsRegex implements Matcher {
   }
 }
 
+function clearGroups(marks: number): void {
+  for (let k = 0; k < marks; k++) groupAt[k] = -1;
+}
+
 /**
  * Groups are read pairwise up to the first one whose open or close was never reached. A
- * close recorded before its open (a stale position left by an abandoned attempt; never
- * seen in practice) would make the C copy's allocation fail, which voids the whole match.
+ * close left by an abandoned attempt can precede the final open (dovecot's " (\S*)$" on a
+ * log ending in a space): the C copy then gets a negative length, and its failed
+ * allocation voids the whole match (at exactly -1 the C code overruns and crashes
+ * instead); either way there is no match to report.
  */
 function groupsValid(marks: number): boolean {
   for (let k = 0; k + 1 < marks; k += 2) {
@@ -280,12 +317,38 @@ function nextStart(lead: readonly [string, string], s: ByteString, at: number): 
   return next;
 }
 
+function attempt(b: Branch, s: ByteString, from: number, record: boolean): number {
+  return b.literal === null ? run(b, s, from, record) : findLiteral(b, b.literal, s, from);
+}
+
+/**
+ * A literals-only branch as the C engine runs it: the first occurrence (the engine restarts
+ * one byte after each failed start), at the start for '^', at the end for '$'; the end
+ * pointer is its last byte. The subject stops at its first NUL, as a C string does.
+ */
+function findLiteral(b: Branch, text: string, s: ByteString, from: number): number {
+  const f = foldSubject(s);
+  let at: number;
+  if (b.anchoredEnd) {
+    const nul = s.indexOf('\0', from);
+    const limit = nul < 0 ? s.length : nul;
+    at = limit - text.length;
+    if (at < from || (b.anchoredStart && at !== from) || !f.startsWith(text, at)) return NO_MATCH;
+  } else {
+    at = b.anchoredStart ? (f.startsWith(text, from) ? from : -1) : f.indexOf(text, from);
+    if (at < 0) return NO_MATCH;
+    const nul = s.indexOf('\0', from);
+    if (nul >= 0 && nul < at + text.length) return NO_MATCH;
+  }
+  return at + text.length - 1;
+}
+
 /**
  * Matches one alternative from `from`; returns the C end pointer's index or NO_MATCH.
  * `end` may be from - 1: a zero-width `*` at the first byte points before the subject.
  */
 function run(b: Branch, s: ByteString, from: number, record: boolean): number {
-  const { kind, arg, quant, slot, nearEnd, anchoredEnd, lead } = b;
+  const { kind, arg, quant, slot, nearEnd, anchoredStart, anchoredEnd, lead } = b;
   const n = s.length;
   let pt = 0;
   let st = from;
@@ -302,15 +365,16 @@ function run(b: Branch, s: ByteString, from: number, record: boolean): number {
     if (c === 0) break;
     // At the pattern's end the match is over (unless '$' wants the subject's end too); a
     // group mark records the position and is stepped over, once.
-    if (kind[pt] === END) {
+    let k = kind[pt];
+    if (k === END) {
       if (!anchoredEnd) return end;
-    } else if (kind[pt] === MARK) {
+    } else if (k === MARK) {
       if (record) groupAt[slot[pt] as number] = st;
-      pt++;
-      if (kind[pt] === END && !anchoredEnd) return end;
+      k = kind[++pt];
+      if (k === END && !anchoredEnd) return end;
     }
 
-    if (kind[pt] === CLASS) {
+    if (k === CLASS) {
       if (TABLES[(arg[pt] as number) + c] === 1) {
         if (quant[pt] === ONCE) {
           pt++;
@@ -332,25 +396,44 @@ function run(b: Branch, s: ByteString, from: number, record: boolean): number {
         let next = pt + 1;
         const overMark = kind[next] === MARK;
         if (overMark) next++;
+        const table = arg[pt] as number;
+        const after = kind[next];
+        if (after === END) {
+          // The run closes the pattern: it takes every byte the class accepts.
+          while (st + 1 < n) {
+            const d = s.charCodeAt(st + 1);
+            if (d === 0 || TABLES[table + d] !== 1) break;
+            st++;
+          }
+          if (record && overMark) groupAt[slot[next - 1] as number] = st + 1;
+          continue;
+        }
+        const peek = arg[next] as number;
         let advance = -1;
-        if (kind[next] === END) {
-          advance = 1;
-        } else if (kind[next] === CLASS) {
-          if (TABLES[(arg[next] as number) + c] === 1) advance = quant[next] === ONCE ? 1 : 0;
-        } else if (arg[next] === LOWER[c]) {
+        if (after === CLASS) {
+          if (TABLES[peek + c] === 1) advance = quant[next] === ONCE ? 1 : 0;
+        } else if (peek === LOWER[c]) {
           inRun = false;
           advance = 1;
         }
-        if (advance >= 0) {
-          if (record && overMark) groupAt[slot[next - 1] as number] = inRun && kind[next] === END ? st + 1 : st;
-          if (kind[next] === END) continue;
-          if (saved < SAVE_POINTS) {
-            savedToken[saved] = pt;
-            savedByte[saved] = st;
-            saved++;
+        if (advance < 0) {
+          // The run goes on over every byte the class accepts and the next token refuses.
+          while (st + 1 < n) {
+            const d = s.charCodeAt(st + 1);
+            if (d === 0 || TABLES[table + d] !== 1) break;
+            if (after === CLASS ? TABLES[peek + d] === 1 : LOWER[d] === peek) break;
+            st++;
           }
-          pt = next + advance;
+          end = st;
+          continue;
         }
+        if (record && overMark) groupAt[slot[next - 1] as number] = st;
+        if (saved < SAVE_POINTS) {
+          savedToken[saved] = pt;
+          savedByte[saved] = st;
+          saved++;
+        }
+        pt = next + advance;
         end = st;
         continue;
       }
@@ -384,7 +467,7 @@ function run(b: Branch, s: ByteString, from: number, record: boolean): number {
       st = savedByte[saved] as number;
       continue;
     }
-    if (b.anchoredStart) return NO_MATCH;
+    if (anchoredStart) return NO_MATCH;
     if (retryAt >= 0) {
       st = retryAt;
       retryAt = -1;

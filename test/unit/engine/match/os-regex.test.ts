@@ -198,6 +198,23 @@ test('^ and $ anchor only at the ends of an alternative; elsewhere they are lite
   check(['^\\w+$', 'abc def', null]);
 });
 
+test('literal-only alternatives: first occurrence, ^ and $ against the NUL-ended subject', () => {
+  check(['abc', 'xxABCabc', 'Cabc']);
+  check(['abc$', 'abcabc', 'c']);
+  check(['abc$', 'abc\u0000x', 'c\u0000x']);
+  check(['x$', 'abc\u0000x', null]);
+  check(['^abc$', 'ABC', 'C']);
+  check(['^abc$', 'abcd', null]);
+  check(['bc', 'ab\u0000bc', null]);
+  // Latin-1 capitals are bytes like any other: no folding beyond ASCII.
+  assert.equal(compileOsRegex('\u00e9x').test('\u00c9x'), false);
+  assert.equal(compileOsRegex('\u00e9x').test('A\u00e9X'), true);
+  // Empty alternatives: '^' matches at once, '$' only on an empty subject.
+  check(['^', 'abc', 'abc']);
+  check(['$', 'abc', null]);
+  check(['$', '', '']);
+});
+
 test('end pointer: a literal ends on itself; a trailing run ends on the next byte or on its first byte', () => {
   check(['hi Wazuh', 'fixhi Wazuhsub', 'hsub']);
   check(['id=\\d+', 'id=123 rest', ' rest']);
@@ -235,7 +252,15 @@ test('a NUL byte ends the subject as it ends a C string', () => {
   assert.equal(compileOsRegex('cd').test('ab\u0000cd'), false);
 });
 
-test('the C end check differs with and without group recording (decoder regex vs rule regex)', () => {
+test('group recording changes the C end check (decoder <regex> records, rules and <prematch> do not)', () => {
+  // Recording first steps over trailing starred classes to note where a group opens.
+  check(['ab\\s*(\\w+)', 'ab ', ' ', []]);
+  check(['ab\\s*(\\w+)', 'ab ', null], { captures: false });
+});
+
+test('a group whose close was recorded before its open voids the match', () => {
+  // dovecot's " (\S*)$" on a log ending in a space: the open lands one byte after a stale
+  // close, and the C copy of that negative length cannot succeed.
   const line = 'test_action wazuh content="x" RESULT=success ';
   check([' (\\S*)$', line, null]);
   check([' (\\S*)$', line, ' ', []], { captures: false });

@@ -1,0 +1,797 @@
+/**
+ * PCRE2 patterns (`type="pcre2"`) as Wazuh runs them: compiled with options 0 (8-bit code
+ * units, no UTF, case-sensitive, LF newline) and matched on the byte string. We translate
+ * each pattern once, at load time, into a JS RegExp run on the ByteString (one code unit
+ * per byte), and refuse anything outside the audited subset where JS would read the
+ * pattern differently. The translation never uses the RegExp i, m, s, u or y flags:
+ * case folding, `^`/`$`/`.` and `\s` are spelled out so they mean exactly what PCRE2's
+ * default byte tables say (ASCII-only folding, LF-only newline, `\s` = HT LF VT FF CR SP).
+ */
+import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
+
+/** Leading option letters PCRE2 would accept and we emulate. */
+interface Options {
+  readonly caseless: boolean;
+  readonly multiline: boolean;
+  readonly dotall: boolean;
+  readonly ungreedy: boolean;
+  /** `(*UTF)`: the pattern and the subject are UTF-8 characters, not bytes. */
+  readonly utf: boolean;
+}
+
+/** A set of byte values, one bit each. */
+type ByteSet = Uint8Array;
+
+type Node =
+  /** Bytes matched in sequence (one byte, or the UTF-8 bytes of one `\N{U+hhhh}`). */
+  | { readonly kind: 'literal'; readonly bytes: readonly number[]; readonly at: number }
+  /** One byte out of a set, already written as JS. */
+  | { readonly kind: 'set'; readonly js: string; readonly at: number }
+  | { readonly kind: 'any'; readonly at: number }
+  | { readonly kind: 'bol' | 'eol' | 'wordBoundary' | 'notWordBoundary'; readonly at: number }
+  | { readonly kind: 'group'; readonly capture: number; readonly body: Alternation; readonly at: number }
+  | { readonly kind: 'look'; readonly behind: boolean; readonly negate: boolean; readonly body: Alternation; readonly at: number }
+  | { readonly kind: 'repeat'; readonly body: Node; readonly min: number; readonly max: number; readonly greedy: boolean; readonly at: number };
+
+/** Branches of `a|b|c`, each a sequence. */
+type Alternation = readonly (readonly Node[])[];
+
+/** The translation of one pattern, as compilePcre2 uses it (exported for tests and tooling). */
+export interface Pcre2Translation {
+  /** JS RegExp source (run with flag `g` only). */
+  readonly regexp: string;
+  /** For PCRE2 group k (1-based), the JS group index at position k - 1. */
+  readonly groupMap: readonly number[];
+  /**
+   * JS groups that swallow the newline a final `$` may stand before; their length is
+   * taken off the match end (a consuming `(\n?)$` instead of a lookahead keeps the
+   * pattern inside what V8's linear-time engine accepts).
+   */
+  readonly trailGroups: readonly number[];
+  /** Bytes every match must contain, one set per position, or undefined. */
+  readonly required?: readonly ByteSet[];
+  /** `(*UTF)`: the subject must be valid UTF-8, as pcre2_match checks it. */
+  readonly utf: boolean;
+}
+
+const MAX_REPEAT = 65535;
+/** PCRE2's default `\s`: HT, LF, VT, FF, CR, space. */
+const SPACE_BYTES = [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20];
+
+/** Compiles a Wazuh PCRE2 pattern; throws PatternError naming any construct outside the audited set. */
+export function compilePcre2(pattern: string): Matcher {
+  return new Pcre2Matcher(pattern, translatePcre2(pattern));
+}
+
+/** Parses, checks and translates a pattern (throws PatternError). */
+export function translatePcre2(pattern: string): Pcre2Translation {
+  const parser = new Parser(pattern);
+  const tree = parser.parse();
+  checkAlternation(pattern, tree, false);
+  const emitter = new Emitter(parser.options, parser.groupCount);
+  const regexp = emitter.top(tree);
+  try {
+    new RegExp(regexp, 'g');
+  } catch (err) {
+    throw new PatternError(pattern, `translation is not a valid JS RegExp (${(err as Error).message})`);
+  }
+  const required = requiredBytes(tree, parser.options.caseless);
+  return {
+    regexp,
+    groupMap: emitter.groupMap,
+    trailGroups: emitter.trailGroups,
+    utf: parser.options.utf,
+    ...(required ? { required } : {}),
+  };
+}
+
+class Pcre2Matcher implements Matcher {
+  private readonly re: RegExp;
+  private readonly groupMap: readonly number[];
+  private readonly trailGroups: readonly number[];
+  private readonly utf: boolean;
+  /** Cheap necessary condition checked before the RegExp (V8 has no required-byte prefilter). */
+  private readonly admits: (subject: ByteString, from: number) => boolean;
+
+  constructor(readonly source: string, translation: Pcre2Translation) {
+    this.re = new RegExp(translation.regexp, 'g');
+    this.groupMap = translation.groupMap;
+    this.trailGroups = translation.trailGroups;
+    this.utf = translation.utf;
+    this.admits = prefilter(translation.required);
+  }
+
+  test(subject: ByteString): boolean {
+    if (!this.admits(subject, 0)) return false;
+    if (this.utf && !isValidUtf8(subject)) return false;
+    this.re.lastIndex = 0;
+    return this.re.test(subject);
+  }
+
+  exec(subject: ByteString, from = 0): MatchResult | null {
+    if (!(from >= 0 && from <= subject.length)) return null;
+    if (!this.admits(subject, from)) return null;
+    if (this.utf && (!isValidUtf8(subject) || isContinuation(subject.charCodeAt(from)))) return null;
+    this.re.lastIndex = from;
+    const m = this.re.exec(subject);
+    if (m === null) return null;
+    let end = m.index + m[0].length - 1;
+    for (const g of this.trailGroups) {
+      const trail = m[g];
+      if (trail !== undefined) end -= trail.length;
+    }
+    return { end, captures: this.captures(m) };
+  }
+
+  /** pcre2_match's rc: groups up to the highest one set; unset ones before it read as ''. */
+  private captures(m: RegExpExecArray): ByteString[] {
+    const map = this.groupMap;
+    let last = map.length;
+    while (last > 0 && m[map[last - 1]!] === undefined) last--;
+    const out = new Array<ByteString>(last);
+    for (let k = 0; k < last; k++) out[k] = m[map[k]!] ?? '';
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+class Parser {
+  private pos = 0;
+  groupCount = 0;
+  options: Options = { caseless: false, multiline: false, dotall: false, ungreedy: false, utf: false };
+
+  constructor(private readonly src: string) {}
+
+  parse(): Alternation {
+    this.readPrefix();
+    const tree = this.alternation();
+    if (this.pos < this.src.length) this.refuse('unmatched closing parenthesis', this.pos);
+    return tree;
+  }
+
+  refuse(what: string, at: number): never {
+    throw new PatternError(this.src, `${what} at offset ${at}`);
+  }
+
+  /** `(*UTF)` and option groups such as `(?i)` or `(?mUs)`, accepted only at the very start. */
+  private readPrefix(): void {
+    if (this.src.startsWith('(*UTF)')) {
+      this.options = { ...this.options, utf: true };
+      this.pos = 6;
+    }
+    for (;;) {
+      const m = /^\(\?([A-Za-z]*)(?:-([A-Za-z]*))?\)/.exec(this.src.slice(this.pos));
+      if (m === null || (m[1] === '' && m[2] === undefined)) break;
+      this.options = this.applyOptions(m[1]!, true, this.pos + 2);
+      if (m[2] !== undefined) this.options = this.applyOptions(m[2], false, this.pos + 3 + m[1]!.length);
+      this.pos += m[0].length;
+    }
+    // Under UTF, PCRE2 folds k and s with the Kelvin sign and the long s as well.
+    if (this.options.utf && this.options.caseless) this.refuse('(?i) under (*UTF) (Unicode case folding)', 0);
+  }
+
+  /** The options after setting (or unsetting) the letters written from offset `from`. */
+  private applyOptions(letters: string, on: boolean, from: number): Options {
+    let next = this.options;
+    for (let k = 0; k < letters.length; k++) {
+      const letter = letters[k]!;
+      const at = from + k;
+      if (letter === 'i') next = { ...next, caseless: on };
+      else if (letter === 'm') next = { ...next, multiline: on };
+      else if (letter === 's') next = { ...next, dotall: on };
+      else if (letter === 'U') next = { ...next, ungreedy: on };
+      else if (letter === 'x') this.refuse('extended mode (?x) is not supported', at);
+      else this.refuse(`option letter '${letter}' is not supported`, at);
+    }
+    return next;
+  }
+
+  private alternation(): Alternation {
+    const branches: Node[][] = [this.sequence()];
+    while (this.src[this.pos] === '|') {
+      this.pos++;
+      branches.push(this.sequence());
+    }
+    return branches;
+  }
+
+  private sequence(): Node[] {
+    const items: Node[] = [];
+    while (this.pos < this.src.length) {
+      const c = this.src[this.pos]!;
+      if (c === '|' || c === ')') break;
+      const at = this.pos;
+      if (this.quantifierAhead()) this.refuse('quantifier does not follow a repeatable item', at);
+      const atom = this.atom();
+      items.push(this.quantified(atom));
+    }
+    return items;
+  }
+
+  /** True when a quantifier starts at the current position. */
+  private quantifierAhead(): boolean {
+    const c = this.src[this.pos];
+    return c === '*' || c === '+' || c === '?' || (c === '{' && this.braceQuantifier() !== undefined);
+  }
+
+  /** `{n}`, `{n,}` or `{n,m}` at the current position (PCRE2 10.3x: anything else is a literal `{`). */
+  private braceQuantifier(): { min: number; max: number; length: number } | undefined {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.pos, this.pos + 16));
+    if (m === null) return undefined;
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+    return { min, max, length: m[0].length };
+  }
+
+  private quantified(atom: Node): Node {
+    if (!this.quantifierAhead()) return atom;
+    const at = this.pos;
+    if (atom.kind === 'bol' || atom.kind === 'eol' || atom.kind === 'wordBoundary' || atom.kind === 'notWordBoundary' || atom.kind === 'look') {
+      this.refuse('quantifier after an assertion', at);
+    }
+    let min: number;
+    let max: number;
+    const c = this.src[this.pos]!;
+    if (c === '{') {
+      const brace = this.braceQuantifier()!;
+      if (brace.min > MAX_REPEAT || brace.max !== Infinity && brace.max > MAX_REPEAT) this.refuse('number too big in {} quantifier', at);
+      if (brace.max < brace.min) this.refuse('numbers out of order in {} quantifier', at);
+      ({ min, max } = brace);
+      this.pos += brace.length;
+    } else {
+      min = c === '+' ? 1 : 0;
+      max = c === '?' ? 1 : Infinity;
+      this.pos++;
+    }
+    let lazy = false;
+    if (this.src[this.pos] === '+') this.refuse('possessive quantifier', this.pos);
+    if (this.src[this.pos] === '?') {
+      lazy = true;
+      this.pos++;
+    }
+    if (this.quantifierAhead()) this.refuse('nested quantifier', this.pos);
+    return { kind: 'repeat', body: atom, min, max, greedy: lazy === this.options.ungreedy, at };
+  }
+
+  private atom(): Node {
+    const at = this.pos;
+    const c = this.src[this.pos++]!;
+    switch (c) {
+      case '(': return this.group(at);
+      case '[': return this.charClass(at);
+      case '.':
+        if (this.options.utf) this.refuse("'.' under (*UTF) (it matches a whole UTF-8 character)", at);
+        return { kind: 'any', at };
+      case '^': return { kind: 'bol', at };
+      case '$': return { kind: 'eol', at };
+      case '\\': return this.escape(at);
+      case '{':
+        // A literal before PCRE2 10.43, a {0,m} quantifier from 10.43 on.
+        if (/^,\d+\}/.test(this.src.slice(this.pos, this.pos + 8))) this.refuse('{,m} (its meaning depends on the PCRE2 version)', at);
+        return this.literalNode([0x7b], at);
+      default: return this.literalNode([this.literalByte(c, at)], at);
+    }
+  }
+
+  private literalByte(c: string, at: number): number {
+    const code = c.charCodeAt(0);
+    if (code >= 0x80) this.refuse(`non-ASCII literal (code ${code})`, at);
+    return code;
+  }
+
+  private literalNode(bytes: number[], at: number): Node {
+    return { kind: 'literal', bytes, at };
+  }
+
+  private group(at: number): Node {
+    const src = this.src;
+    if (src[this.pos] === '*') this.refuse('backtracking control verb (*...)', at);
+    if (src[this.pos] !== '?') {
+      const capture = ++this.groupCount;
+      return { kind: 'group', capture, body: this.groupBody(at), at };
+    }
+    const rest = src.slice(this.pos + 1, this.pos + 4);
+    const take = (n: number): void => { this.pos += 1 + n; };
+    if (rest.startsWith(':')) { take(1); return { kind: 'group', capture: 0, body: this.groupBody(at), at }; }
+    if (rest.startsWith('=')) { take(1); return { kind: 'look', behind: false, negate: false, body: this.groupBody(at), at }; }
+    if (rest.startsWith('!')) { take(1); return { kind: 'look', behind: false, negate: true, body: this.groupBody(at), at }; }
+    if (rest.startsWith('<=')) { take(2); return { kind: 'look', behind: true, negate: false, body: this.groupBody(at), at }; }
+    if (rest.startsWith('<!')) { take(2); return { kind: 'look', behind: true, negate: true, body: this.groupBody(at), at }; }
+    return this.refuse(describeGroup(rest), at);
+  }
+
+  private groupBody(open: number): Alternation {
+    const body = this.alternation();
+    if (this.src[this.pos] !== ')') this.refuse('missing closing parenthesis for the group', open);
+    this.pos++;
+    return body;
+  }
+
+  private escape(at: number): Node {
+    if (this.pos >= this.src.length) this.refuse('\\ at end of pattern', at);
+    const c = this.src[this.pos++]!;
+    const utf = this.options.utf;
+    switch (c) {
+      case 'd': return { kind: 'set', js: '\\d', at };
+      case 'w': return { kind: 'set', js: '\\w', at };
+      case 's': return { kind: 'set', js: setToJs(bytesToSet(SPACE_BYTES), false), at };
+      case 'D': case 'W': case 'S':
+        if (utf) this.refuse(`\\${c} under (*UTF) (it matches a whole UTF-8 character)`, at);
+        return c === 'S' ? { kind: 'set', js: setToJs(bytesToSet(SPACE_BYTES), true), at } : { kind: 'set', js: `\\${c}`, at };
+      case 'b': return { kind: 'wordBoundary', at };
+      case 'B': return { kind: 'notWordBoundary', at };
+      case 'N': return this.namedCodePoint(at);
+      default: {
+        const byte = this.escapedByte(c, at, false);
+        return this.literalNode([byte], at);
+      }
+    }
+  }
+
+  /** `\N{U+hhhh}`: only valid under (*UTF); becomes the character's UTF-8 bytes. */
+  private namedCodePoint(at: number): Node {
+    const m = /^\{U\+([0-9A-Fa-f]{1,6})\}/.exec(this.src.slice(this.pos, this.pos + 11));
+    if (m === null) this.refuse('\\N (only \\N{U+hhhh} is supported)', at);
+    if (!this.options.utf) this.refuse('\\N{U+hhhh} without (*UTF)', at);
+    const cp = parseInt(m[1]!, 16);
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.refuse('\\N{U+hhhh} is not a Unicode scalar value', at);
+    this.pos += m[0].length;
+    return this.literalNode([...Buffer.from(String.fromCodePoint(cp), 'utf8')], at);
+  }
+
+  /**
+   * The byte an escape stands for (outside or inside a class), refusing the escapes
+   * outside the audited set. `c` is the character after the backslash (already consumed).
+   */
+  private escapedByte(c: string, at: number, inClass: boolean): number {
+    switch (c) {
+      case 'n': return 0x0a;
+      case 't': return 0x09;
+      case 'r': return 0x0d;
+      case 'f': return 0x0c;
+      case 'a': return 0x07;
+      case '0': return this.octal();
+      case 'x': return this.hex(at);
+      default: break;
+    }
+    if (/[1-9]/.test(c)) this.refuse(inClass ? `octal escape \\${c}` : `backreference \\${c}`, at);
+    const reason = REFUSED_ESCAPES[c];
+    if (reason !== undefined) this.refuse(`${reason} \\${c}`, at);
+    if (/[A-Za-z]/.test(c)) this.refuse(`unrecognized escape \\${c}`, at);
+    return this.literalByte(c, at);
+  }
+
+  /** `\0` then up to two more octal digits. */
+  private octal(): number {
+    const m = /^[0-7]{0,2}/.exec(this.src.slice(this.pos, this.pos + 2))![0];
+    this.pos += m.length;
+    return m === '' ? 0 : parseInt(m, 8);
+  }
+
+  /** `\xhh` with 0 to 2 hex digits (`\x` alone is NUL); `\x{...}` is refused. */
+  private hex(at: number): number {
+    if (this.src[this.pos] === '{') this.refuse('\\x{...}', at);
+    const m = /^[0-9A-Fa-f]{0,2}/.exec(this.src.slice(this.pos, this.pos + 2))![0];
+    this.pos += m.length;
+    const byte = m === '' ? 0 : parseInt(m, 16);
+    if (byte >= 0x80 && this.options.utf) this.refuse('\\xhh above 0x7f under (*UTF) (a code point, not a byte)', at);
+    return byte;
+  }
+
+  private charClass(at: number): Node {
+    const set = new Uint8Array(256);
+    let negate = false;
+    if (this.src[this.pos] === '^') {
+      negate = true;
+      this.pos++;
+    }
+    let first = true;
+    for (;;) {
+      if (this.pos >= this.src.length) this.refuse('missing terminating ] for character class', at);
+      const c = this.src[this.pos]!;
+      if (c === ']' && !first) break;
+      first = false;
+      const memberAt = this.pos;
+      const member = this.classMember();
+      if (member.kind === 'bytes') {
+        addAll(set, member.set);
+        if (this.src[this.pos] === '-' && this.src[this.pos + 1] !== ']' && this.pos + 1 < this.src.length) {
+          this.refuse('invalid range in character class (a class escape cannot bound a range)', memberAt);
+        }
+        continue;
+      }
+      if (this.src[this.pos] === '-' && this.pos + 1 < this.src.length && this.src[this.pos + 1] !== ']') {
+        this.pos++;
+        const endAt = this.pos;
+        const end = this.classMember();
+        if (end.kind === 'bytes') this.refuse('invalid range in character class (a class escape cannot bound a range)', endAt);
+        if (end.byte < member.byte) this.refuse('range out of order in character class', memberAt);
+        for (let b = member.byte; b <= end.byte; b++) set[b] = 1;
+        continue;
+      }
+      set[member.byte] = 1;
+    }
+    this.pos++;
+    if (this.options.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
+    if (this.options.utf && set.subarray(0x80).some((b) => b === 1)) this.refuse('class member above 0x7f under (*UTF)', at);
+    if (this.options.caseless) foldCase(set);
+    return { kind: 'set', js: setToJs(set, negate), at };
+  }
+
+  /** One class member: a single byte, or the set of a class escape (`\d`, `\s`...). */
+  private classMember(): { kind: 'byte'; byte: number } | { kind: 'bytes'; set: ByteSet } {
+    const at = this.pos;
+    const c = this.src[this.pos++]!;
+    if (c === '[' && /[:.=]/.test(this.src[this.pos] ?? '')) this.refuse('POSIX class syntax [:...:]', at);
+    if (c !== '\\') return { kind: 'byte', byte: this.literalByte(c, at) };
+    if (this.pos >= this.src.length) this.refuse('\\ at end of pattern', at);
+    const e = this.src[this.pos++]!;
+    const named = CLASS_ESCAPES[e];
+    if (named !== undefined) {
+      if (this.options.utf && e !== e.toLowerCase()) this.refuse(`\\${e} under (*UTF) (it matches a whole UTF-8 character)`, at);
+      return { kind: 'bytes', set: named() };
+    }
+    if (e === 'b') return { kind: 'byte', byte: 0x08 };
+    if (e === 'N') this.refuse('\\N in a character class', at);
+    return { kind: 'byte', byte: this.escapedByte(e, at, true) };
+  }
+}
+
+/** Escapes PCRE2 knows but we refuse, with the reason shown. */
+const REFUSED_ESCAPES: Readonly<Record<string, string>> = {
+  A: 'anchor', Z: 'anchor', z: 'anchor', G: 'anchor', K: 'match-start reset',
+  Q: 'quoting', E: 'quoting', h: 'horizontal-space class', H: 'horizontal-space class',
+  v: 'vertical-space class', V: 'vertical-space class', R: 'newline sequence', X: 'extended grapheme',
+  p: 'Unicode property', P: 'Unicode property', c: 'control escape', C: 'single code unit',
+  e: 'escape character', g: 'backreference or subroutine', k: 'named backreference',
+  o: 'octal escape', u: 'unsupported escape', U: 'unsupported escape', l: 'unsupported escape',
+  L: 'unsupported escape',
+};
+
+function describeGroup(after: string): string {
+  const c = after[0] ?? '';
+  if (c === '>') return 'atomic group (?>';
+  if (c === '|') return 'branch reset group (?|';
+  if (c === '#') return 'comment group (?#';
+  if (c === '(') return 'conditional group (?(';
+  if (c === '<' || c === 'P' || c === "'") return 'named group or named reference';
+  if (c === 'R' || c === '&' || /[0-9+-]/.test(c)) return 'recursion or subroutine call';
+  if (c === 'C') return 'callout (?C';
+  if (/[A-Za-z^]/.test(c)) return 'inline option setting not at the start of the pattern';
+  return `unknown group syntax (?${after}`;
+}
+
+const CLASS_ESCAPES: Readonly<Record<string, () => ByteSet>> = {
+  d: () => rangeSet([[0x30, 0x39]]),
+  D: () => complement(rangeSet([[0x30, 0x39]])),
+  w: () => rangeSet([[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a], [0x5f, 0x5f]]),
+  W: () => complement(rangeSet([[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a], [0x5f, 0x5f]])),
+  s: () => bytesToSet(SPACE_BYTES),
+  S: () => complement(bytesToSet(SPACE_BYTES)),
+};
+
+// ---------------------------------------------------------------------------------------
+// Byte sets
+
+function rangeSet(ranges: readonly (readonly [number, number])[]): ByteSet {
+  const set = new Uint8Array(256);
+  for (const [lo, hi] of ranges) for (let b = lo; b <= hi; b++) set[b] = 1;
+  return set;
+}
+
+function bytesToSet(bytes: readonly number[]): ByteSet {
+  const set = new Uint8Array(256);
+  for (const b of bytes) set[b] = 1;
+  return set;
+}
+
+function complement(set: ByteSet): ByteSet {
+  return set.map((b) => 1 - b);
+}
+
+function addAll(into: ByteSet, from: ByteSet): void {
+  for (let b = 0; b < 256; b++) if (from[b] === 1) into[b] = 1;
+}
+
+/** PCRE2's default tables fold ASCII letters only. */
+function foldCase(set: ByteSet): void {
+  for (let b = 0x41; b <= 0x5a; b++) {
+    if (set[b] === 1 || set[b + 0x20] === 1) set[b] = set[b + 0x20] = 1;
+  }
+}
+
+function isAsciiLetter(b: number): boolean {
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+}
+
+/** A JS class for the set; a negated class also takes every code unit above 0xff, as PCRE2's does. */
+function setToJs(set: ByteSet, negate: boolean): string {
+  let out = negate ? '[^' : '[';
+  for (let b = 0; b < 256; b++) {
+    if (set[b] !== 1) continue;
+    let hi = b;
+    while (hi < 255 && set[hi + 1] === 1) hi++;
+    out += classChar(b);
+    if (hi > b) out += (hi > b + 1 ? '-' : '') + classChar(hi);
+    b = hi;
+  }
+  return out + ']';
+}
+
+function classChar(b: number): string {
+  if (b >= 0x30 && b <= 0x39 || b >= 0x41 && b <= 0x5a || b >= 0x61 && b <= 0x7a) return String.fromCharCode(b);
+  return '\\x' + b.toString(16).padStart(2, '0');
+}
+
+function literalChar(b: number, caseless: boolean): string {
+  if (caseless && isAsciiLetter(b)) {
+    const lower = b | 0x20;
+    return `[${String.fromCharCode(lower - 0x20)}${String.fromCharCode(lower)}]`;
+  }
+  return classChar(b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks that keep JS and PCRE2 semantics equal
+
+function nullable(node: Node): boolean {
+  switch (node.kind) {
+    case 'literal': case 'set': case 'any': return false;
+    case 'group': return node.body.some((branch) => branch.every(nullable));
+    case 'repeat': return node.min === 0 || nullable(node.body);
+    default: return true;
+  }
+}
+
+function hasCapture(node: Node): boolean {
+  switch (node.kind) {
+    case 'group': return node.capture > 0 || node.body.some((b) => b.some(hasCapture));
+    case 'look': return node.body.some((b) => b.some(hasCapture));
+    case 'repeat': return hasCapture(node.body);
+    default: return false;
+  }
+}
+
+/** True when some capture inside may be left unset by a successful match of the node. */
+function captureMaySkip(node: Node): boolean {
+  switch (node.kind) {
+    case 'group':
+    case 'look':
+      if (node.kind === 'look' && node.negate && hasCapture(node)) return true;
+      if (node.body.length > 1 && node.body.some((b) => b.some(hasCapture))) return true;
+      return node.body.some((b) => b.some(captureMaySkip));
+    case 'repeat':
+      return (node.min === 0 && hasCapture(node.body)) || captureMaySkip(node.body);
+    default:
+      return false;
+  }
+}
+
+/** Length in bytes when fixed, else undefined. */
+function fixedLength(node: Node): number | undefined {
+  switch (node.kind) {
+    case 'literal': return node.bytes.length;
+    case 'set': case 'any': return 1;
+    case 'group': {
+      const lengths = node.body.map(branchLength);
+      return lengths.every((l) => l !== undefined && l === lengths[0]) ? lengths[0] : undefined;
+    }
+    case 'repeat': {
+      const one = fixedLength(node.body);
+      return one !== undefined && node.min === node.max ? one * node.min : undefined;
+    }
+    default: return 0;
+  }
+}
+
+function branchLength(branch: readonly Node[]): number | undefined {
+  let total = 0;
+  for (const node of branch) {
+    const l = fixedLength(node);
+    if (l === undefined) return undefined;
+    total += l;
+  }
+  return total;
+}
+
+function checkAlternation(pattern: string, tree: Alternation, inLookbehind: boolean): void {
+  for (const branch of tree) for (const node of branch) checkNode(pattern, node, inLookbehind);
+}
+
+function checkNode(pattern: string, node: Node, inLookbehind: boolean): void {
+  const refuse = (what: string): never => {
+    throw new PatternError(pattern, `${what} at offset ${node.at}`);
+  };
+  switch (node.kind) {
+    case 'group':
+      if (inLookbehind && node.capture > 0) refuse('capturing group inside a lookbehind');
+      checkAlternation(pattern, node.body, inLookbehind);
+      return;
+    case 'look':
+      if (node.behind) {
+        for (const branch of node.body) {
+          if (branchLength(branch) === undefined) refuse('lookbehind assertion is not fixed length');
+        }
+      }
+      checkAlternation(pattern, node.body, inLookbehind || node.behind);
+      return;
+    case 'repeat':
+      // JS clears a repeated group's captures at each iteration and drops an iteration
+      // that matched empty; PCRE2 keeps both. Equal results need every iteration to set
+      // every capture it holds.
+      if (node.max > 1 && hasCapture(node.body)) {
+        if (nullable(node.body)) refuse('repeated group that can match empty holds a capture');
+        if (captureMaySkip(node.body)) refuse('repeated group holds a capture that an iteration may skip');
+      }
+      checkNode(pattern, node.body, inLookbehind);
+      return;
+    default:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Emission
+
+class Emitter {
+  readonly groupMap: number[];
+  readonly trailGroups: number[] = [];
+  private jsGroups = 0;
+
+  constructor(private readonly options: Options, groupCount: number) {
+    this.groupMap = new Array<number>(groupCount).fill(0);
+  }
+
+  /** The whole pattern: a `$` ending a top-level branch consumes its optional newline in a group. */
+  top(tree: Alternation): string {
+    return tree.map((branch) => {
+      const last = branch[branch.length - 1];
+      if (last?.kind !== 'eol') return this.sequence(branch);
+      const head = this.sequence(branch.slice(0, -1));
+      this.trailGroups.push(++this.jsGroups);
+      return head + (this.options.multiline ? '(?:(\\n)|$)' : '(\\n?)$');
+    }).join('|');
+  }
+
+  private alternation(tree: Alternation): string {
+    return tree.map((branch) => this.sequence(branch)).join('|');
+  }
+
+  private sequence(branch: readonly Node[]): string {
+    let out = '';
+    for (const node of branch) out += this.node(node);
+    return out;
+  }
+
+  private node(node: Node): string {
+    switch (node.kind) {
+      case 'literal': return node.bytes.map((b) => literalChar(b, this.options.caseless)).join('');
+      case 'set': return node.js;
+      case 'any': return this.options.dotall ? '[\\s\\S]' : '[^\\n]';
+      case 'bol': return this.options.multiline ? '(?:^|(?<=\\n)(?=[\\s\\S]))' : '^';
+      case 'eol': return this.options.multiline ? '(?=\\n|$)' : '(?=\\n?$)';
+      case 'wordBoundary': return '\\b';
+      case 'notWordBoundary': return '\\B';
+      case 'group': {
+        if (node.capture === 0) return `(?:${this.alternation(node.body)})`;
+        this.groupMap[node.capture - 1] = ++this.jsGroups;
+        return `(${this.alternation(node.body)})`;
+      }
+      case 'look':
+        return `(?${node.behind ? '<' : ''}${node.negate ? '!' : '='}${this.alternation(node.body)})`;
+      case 'repeat': return this.repeat(node);
+    }
+  }
+
+  private repeat(node: Extract<Node, { kind: 'repeat' }>): string {
+    const body = this.node(node.body);
+    // PCRE2 takes an optional item that matched empty (setting its captures); JS drops
+    // such an iteration. An alternation with an empty branch behaves like PCRE2.
+    if (node.min === 0 && node.max === 1 && nullable(node.body) && hasCapture(node.body)) {
+      return node.greedy ? `(?:${body}|)` : `(?:|${body})`;
+    }
+    const atomic = node.body.kind === 'set' || node.body.kind === 'any' || node.body.kind === 'group'
+      || (node.body.kind === 'literal' && node.body.bytes.length === 1);
+    const operand = atomic ? body : `(?:${body})`;
+    let quantifier: string;
+    if (node.min === 0 && node.max === Infinity) quantifier = '*';
+    else if (node.min === 1 && node.max === Infinity) quantifier = '+';
+    else if (node.min === 0 && node.max === 1) quantifier = '?';
+    else if (node.min === node.max) quantifier = `{${node.min}}`;
+    else quantifier = `{${node.min},${node.max === Infinity ? '' : node.max}}`;
+    return operand + quantifier + (node.greedy ? '' : '?');
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Required-bytes prefilter
+
+/**
+ * The longest run of bytes every match must contain, one byte set per position (a case
+ * pair under (?i)). Only consuming items outside lookarounds count, so the run lies at or
+ * after the match start.
+ */
+function requiredBytes(tree: Alternation, caseless: boolean): ByteSet[] | undefined {
+  if (tree.length !== 1) return undefined;
+  const runs: number[][] = [];
+  let run: number[] = [];
+  const flush = (): void => {
+    if (run.length > 0) runs.push(run);
+    run = [];
+  };
+  const walk = (items: readonly Node[]): void => {
+    for (const node of items) {
+      if (node.kind === 'literal') run.push(...node.bytes);
+      else if (node.kind === 'group' && node.body.length === 1) walk(node.body[0]!);
+      else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'group' && node.body.body.length === 1) {
+        // The first iteration follows what came before.
+        walk(node.body.body[0]!);
+        flush();
+      } else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'literal') {
+        // The first copy follows what came before, the last one precedes what comes next.
+        run.push(...node.body.bytes);
+        flush();
+        run = [...node.body.bytes];
+      } else {
+        flush();
+      }
+    }
+  };
+  walk(tree[0]!);
+  flush();
+  let best: number[] | undefined;
+  for (const r of runs) if (best === undefined || r.length > best.length) best = r;
+  if (best === undefined) return undefined;
+  return best.map((b) => {
+    const set = bytesToSet([b]);
+    if (caseless) foldCase(set);
+    return set;
+  });
+}
+
+function prefilter(required: readonly ByteSet[] | undefined): (subject: ByteString, from: number) => boolean {
+  if (required === undefined) return () => true;
+  const exact = required.every((set) => set.reduce((n, b) => n + b, 0) === 1);
+  if (exact) {
+    const needle = String.fromCharCode(...required.map((set) => set.indexOf(1)));
+    return (subject, from) => subject.indexOf(needle, from) !== -1;
+  }
+  const re = new RegExp(required.map((set) => setToJs(set, false)).join(''), 'g');
+  return (subject, from) => {
+    re.lastIndex = from;
+    return re.test(subject);
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// UTF-8 validity, as pcre2_match checks a (*UTF) subject
+
+function isContinuation(code: number): boolean {
+  return code >= 0x80 && code <= 0xbf;
+}
+
+function isValidUtf8(s: ByteString): boolean {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    let need: number;
+    let min: number;
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; }
+    else return false;
+    if (i + need >= n) return false;
+    let cp = c & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const cc = s.charCodeAt(i + k);
+      if (!isContinuation(cc)) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += need;
+  }
+  return true;
+}

@@ -1,0 +1,294 @@
+/**
+ * The PCRE2 translator on hand cases: each translation rule (what Wazuh's 8-bit, non-UTF
+ * PCRE2 does on bytes), the match result shape (end pointer, rc captures, start offset),
+ * the required-bytes prefilter, and every refusal with the construct and offset it names.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePcre2, translatePcre2 } from '../../../../engine/match/pcre2.js';
+import { PatternError, toBytes, type MatchResult } from '../../../../engine/types.js';
+
+/** exec from 0, checking that test() agrees. */
+function run(pattern: string, subject: string, from = 0): MatchResult | null {
+  const matcher = compilePcre2(pattern);
+  const result = matcher.exec(subject, from);
+  if (from === 0) assert.equal(matcher.test(subject), result !== null, `test() and exec() disagree for ${pattern}`);
+  return result;
+}
+
+function matches(pattern: string, subject: string): boolean {
+  return run(pattern, subject) !== null;
+}
+
+test('pcre2 - result shape: end is the last matched byte, captures follow pcre2_match rc', () => {
+  assert.deepEqual(run('b(c)', 'abcd'), { end: 2, captures: ['c'] });
+  assert.deepEqual(run('x*', 'abc'), { end: -1, captures: [] }, 'an empty match at 0 ends before the subject');
+  assert.deepEqual(run('(a)|(b)', 'b'), { end: 0, captures: ['', 'b'] }, 'an unset middle group reads as empty');
+  assert.deepEqual(run('(a)|(b)', 'a'), { end: 0, captures: ['a'] }, 'unset groups after the last set one are absent');
+  assert.deepEqual(run('(a)?(b)?(c)?', 'b'), { end: 0, captures: ['', 'b'] });
+  assert.deepEqual(run('(x)()', 'x'), { end: 0, captures: ['x', ''] }, 'a group set to empty counts');
+  assert.equal(run('abc', 'abd'), null);
+});
+
+test('pcre2 - start offset: the match begins at or after it; ^ stays at 0; lookbehind and \\b see before it', () => {
+  assert.deepEqual(run('a(.)', 'abac', 1), { end: 3, captures: ['c'] });
+  assert.equal(run('^a', 'aa', 1), null);
+  assert.deepEqual(run('(?<=a)b', 'ab', 1), { end: 1, captures: [] });
+  assert.equal(run('\\bb', 'ab', 1), null);
+  assert.deepEqual(run('$', 'ab', 2), { end: 1, captures: [] });
+  assert.equal(run('a', 'a', 2), null, 'an offset past the end never matches');
+  assert.equal(run('a', 'a', -1), null);
+});
+
+test('pcre2 - `.` is any byte but LF (CR and 0xA0 included), and any byte at all under (?s)', () => {
+  assert.deepEqual(run('a.b', 'a\rb'), { end: 2, captures: [] });
+  assert.ok(matches('^.$', '\xa0'));
+  assert.ok(!matches('a.b', 'a\nb'));
+  assert.ok(matches('(?s)a.b', 'a\nb'));
+  assert.deepEqual(run('(.+)', 'ab\ncd'), { end: 1, captures: ['ab'] });
+});
+
+test('pcre2 - `$` also matches before a final LF, which stays out of the span', () => {
+  assert.deepEqual(run('c$', 'abc\n'), { end: 2, captures: [] });
+  assert.deepEqual(run('(.+)$', 'abc\n'), { end: 2, captures: ['abc'] });
+  assert.ok(!matches('b$', 'ab\nc'));
+  assert.ok(!matches('c$', 'abc\n\n'));
+  assert.deepEqual(run('^(?!^$).+$', 'abc\n'), { end: 2, captures: [] });
+  assert.deepEqual(run('x$|(b)$', 'ab\n'), { end: 1, captures: ['b'] }, 'every top-level branch ending in $');
+  assert.deepEqual(run('(b$)', 'ab\n'), { end: 1, captures: ['b'] }, 'a $ inside a group');
+  assert.ok(!matches('^$', 'a'));
+  assert.ok(matches('^$', '\n'));
+});
+
+test('pcre2 - (?m): ^ after an internal LF only, $ before any LF; CR is no line break', () => {
+  assert.deepEqual(run('(?m)^b', 'a\nb'), { end: 2, captures: [] });
+  assert.equal(run('(?m)^', 'a\n', 1), null, 'not after the final LF');
+  assert.deepEqual(run('(?m)a$', 'a\nb'), { end: 0, captures: [] });
+  assert.ok(!matches('(?m)^b', 'a\rb'));
+  assert.deepEqual(run('(?m)^LENGTH : \'(\\d+)\'\\n', "X\nLENGTH : '42'\nY"), { end: 15, captures: ['42'] });
+});
+
+test('pcre2 - (?U) swaps greedy and lazy; flag groups combine and unset', () => {
+  assert.deepEqual(run('(?U)a(.+)b', 'axbyb'), { end: 2, captures: ['x'] });
+  assert.deepEqual(run('(?U)a(.+?)b', 'axbyb'), { end: 4, captures: ['xby'] });
+  assert.deepEqual(run('(?U)(\\d{2,})', '12345'), { end: 1, captures: ['12'] });
+  assert.deepEqual(run('(?mUs)A:(.*)(?:^[A-Z\\s]+:)', 'A:1\n2\nB:'), { end: 7, captures: ['1\n2\n'] });
+  assert.ok(!matches('(?i)(?-i)a', 'A'));
+  assert.ok(matches('(?i-m)a', 'A'));
+});
+
+test('pcre2 - (?i) folds ASCII letters only (PCRE2 default tables), in literals and classes', () => {
+  assert.ok(matches('(?i)abc', 'xAbC'));
+  assert.ok(matches('(?i)[a-c]', 'B'));
+  assert.ok(!matches('(?i)[^a-c]', 'B'));
+  assert.ok(matches('(?i)[Z-a]', 'z'), 'a range across letters and punctuation folds its letters');
+  assert.ok(!matches('(?i)\\xe9', '\xc9'), 'é and É (Latin-1) are not folded');
+  assert.ok(!matches('(?i)[\\xe0-\\xef]', '\xc9'));
+  assert.ok(!matches('abc', 'ABC'));
+  assert.deepEqual(translatePcre2('(?i)a').regexp, '[Aa]', 'no RegExp i flag is used');
+});
+
+test('pcre2 - \\s and \\S are the exact PCRE2 byte sets (no 0xA0, VT included), in and out of classes', () => {
+  for (const b of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) assert.ok(matches('^\\s$', String.fromCharCode(b)), `\\s ${b}`);
+  for (const b of [0xa0, 0x85, 0x1c, 0x00]) assert.ok(matches('^\\S$', String.fromCharCode(b)), `\\S ${b}`);
+  assert.deepEqual(run('(\\S+)', toBytes('é à')), { end: 1, captures: ['\xc3\xa9'] });
+  assert.ok(matches('^[\\s]$', '\x0b'));
+  assert.ok(!matches('^[\\s]$', '\xa0'));
+  assert.ok(matches('^[^\\s]$', '\xa0'));
+  assert.ok(matches('^[\\S]$', '\xa0'));
+});
+
+test('pcre2 - \\w \\d \\b are ASCII; escapes and literal braces', () => {
+  assert.ok(!matches('\\w', '\xe9'));
+  assert.ok(!matches('\\d', '\xb2'));
+  assert.ok(matches('\\bfoo\\b', 'a foo.'));
+  assert.ok(!matches('\\bfoo\\b', '\xe9foo'.slice(1) + 'x'));
+  assert.ok(matches('^\\t\\n\\r\\f\\a$', '\t\n\r\f\x07'));
+  assert.ok(matches('^\\x41\\x$', 'A\0'), '\\x with no digits is NUL');
+  assert.ok(matches('^\\012$', '\n'));
+  assert.ok(matches('^\\.\\*\\<\\>\\/$', '.*<>/'));
+  assert.ok(matches('^a{$', 'a{'));
+  assert.ok(matches('^x{a}$', 'x{a}'));
+  assert.ok(matches('^a}$', 'a}'));
+  assert.ok(matches('^x{2,3}$', 'xxx'));
+  assert.ok(!matches('^x{2,3}$', 'xxxx'));
+  assert.ok(matches('^[\\b]$', '\b'), '\\b in a class is backspace');
+});
+
+test('pcre2 - classes: a leading ] is literal, hyphens at the edges are literal', () => {
+  assert.deepEqual(run('([]a]+)', 'x]a]'), { end: 3, captures: [']a]'] });
+  assert.deepEqual(run('([^]a]+)', ']]bc'), { end: 3, captures: ['bc'] });
+  assert.ok(matches('^[\\d-]+$', '1-2'));
+  assert.ok(matches('^[-a]+$', '-a'));
+  assert.ok(matches('^[a-c-e]+$', 'b-e'));
+  assert.ok(!matches('^[a-c-e]+$', 'd'));
+  assert.ok(matches('^[\\x80-\\xff]+$', '\xc3\xa9'));
+  assert.ok(matches('^[^a]$', '\n'), 'a negated class takes LF');
+});
+
+test('pcre2 - (*UTF) and \\N{U+hhhh}: the UTF-8 bytes, on valid UTF-8 subjects only', () => {
+  const rlo = toBytes('invoice\u202Etxt.exe');
+  assert.deepEqual(run('(*UTF)\\N{U+202E}', rlo), { end: 9, captures: [] });
+  assert.equal(translatePcre2('(*UTF)\\N{U+202E}').regexp, '\\xe2\\x80\\xae');
+  assert.equal(run('(*UTF)\\N{U+202E}', rlo + '\xff'), null, 'pcre2_match refuses an invalid UTF-8 subject');
+  assert.equal(run('(*UTF)\\N{U+202E}', '\xe2\x80\xae\xc0\x80'), null, 'overlong form');
+  assert.equal(run('(*UTF)\\N{U+202E}', '\xe2\x80\xae\xed\xa0\x80'), null, 'surrogate');
+  assert.equal(run('(*UTF)\\N{U+202E}', '\xe2\x80\xae\xe2\x80'), null, 'truncated sequence');
+  assert.equal(run('(*UTF)a', toBytes('éa'), 1), null, 'a start offset inside a character');
+  assert.deepEqual(run('(*UTF)a', toBytes('éa'), 2), { end: 2, captures: [] });
+  assert.deepEqual(run('(*UTF)(\\N{U+E9}+)', toBytes('xéé')), { end: 4, captures: ['\xc3\xa9\xc3\xa9'] }, 'a quantifier takes the whole character');
+});
+
+test('pcre2 - an optional item that can match empty sets its captures, as PCRE2 does', () => {
+  assert.deepEqual(run('(a*)?b', 'b'), { end: 0, captures: [''] });
+  assert.deepEqual(run('(a*)??b', 'b'), { end: 0, captures: [] });
+  assert.deepEqual(run('(a*)?b', 'aab'), { end: 2, captures: ['aa'] });
+  assert.deepEqual(run('(?:(a)b)+', 'abab'), { end: 3, captures: ['a'] }, 'a capture every iteration sets');
+});
+
+test('pcre2 - required bytes: the longest mandatory run, case pairs under (?i), none for alternations', () => {
+  const bytes = (p: string): string | undefined => translatePcre2(p).required?.map((set) => {
+    const members: string[] = [];
+    set.forEach((on, b) => { if (on === 1) members.push(String.fromCharCode(b)); });
+    return members.join('');
+  }).join('|');
+  assert.equal(bytes('([^%]+)?%(FTD)-([0-7])-'), '%|F|T|D|-');
+  assert.equal(bytes('(?i)ab+c'), 'Aa|Bb');
+  assert.equal(bytes('a|bcd'), undefined);
+  assert.equal(bytes('x(?=abcdef)'), 'x', 'lookaround text does not count');
+  assert.equal(bytes('(?:ab)?c'), 'c');
+  assert.equal(bytes('x(?:abc)+d'), 'x|a|b|c');
+  assert.equal(bytes('a\\d+bcd'), 'b|c|d');
+  assert.equal(bytes('(*UTF)\\N{U+202E}'), '\xe2|\x80|\xae');
+  const ftd = compilePcre2('([^%]+)?%(FTD)-([0-7])-([^:\\s]+):?\\s?((.+)\\sfrom\\s(\\S+))');
+  const long = 'x'.repeat(20000);
+  const started = performance.now();
+  assert.equal(ftd.exec(long), null);
+  assert.ok(performance.now() - started < 50, 'the prefilter skips a quadratic scan');
+  assert.equal(ftd.exec('%FTD-1-2: y from z', 1), null, 'the required bytes must lie at or after the start offset');
+});
+
+test('pcre2 - the matcher keeps the source; a refusal is a PatternError naming the pattern', () => {
+  assert.equal(compilePcre2('(?i)x').source, '(?i)x');
+  assert.throws(() => compilePcre2('a++'), (err: unknown) => err instanceof PatternError && err.pattern === 'a++'
+    && err.reason === 'possessive quantifier at offset 2');
+});
+
+/** Pattern, then the text the refusal must contain (construct and offset). */
+const REFUSALS: readonly (readonly [string, string])[] = [
+  ['a++', 'possessive quantifier at offset 2'],
+  ['a*+', 'possessive quantifier at offset 2'],
+  ['a{2}+', 'possessive quantifier at offset 4'],
+  ['x(?>a)', 'atomic group (?> at offset 1'],
+  ['a\\Kb', 'match-start reset \\K at offset 1'],
+  ['\\Qa.b\\E', 'quoting \\Q at offset 0'],
+  ['a\\E', 'quoting \\E at offset 1'],
+  ['(?<n>a)', 'named group or named reference at offset 0'],
+  ['(?P<n>a)', 'named group or named reference at offset 0'],
+  ["(?'n'a)", 'named group or named reference at offset 0'],
+  ['(a)\\k<n>', 'named backreference \\k at offset 3'],
+  ['(a)\\1', 'backreference \\1 at offset 3'],
+  ['(a)\\g1', 'backreference or subroutine \\g at offset 3'],
+  ['a(?R)', 'recursion or subroutine call at offset 1'],
+  ['(a)(?1)', 'recursion or subroutine call at offset 3'],
+  ['(a)(?-1)', 'recursion or subroutine call at offset 3'],
+  ['(?&n)', 'recursion or subroutine call at offset 0'],
+  ['(?P>n)', 'named group or named reference at offset 0'],
+  ['(?(1)a|b)', 'conditional group (?( at offset 0'],
+  ['(?|(a)|(b))', 'branch reset group (?| at offset 0'],
+  ['a(?#note)', 'comment group (?# at offset 1'],
+  ['(?C1)a', 'callout (?C at offset 0'],
+  ['\\Aa', 'anchor \\A at offset 0'],
+  ['a\\Z', 'anchor \\Z at offset 1'],
+  ['a\\z', 'anchor \\z at offset 1'],
+  ['\\Ga', 'anchor \\G at offset 0'],
+  ['\\h', 'horizontal-space class \\h at offset 0'],
+  ['\\v', 'vertical-space class \\v at offset 0'],
+  ['\\R', 'newline sequence \\R at offset 0'],
+  ['\\X', 'extended grapheme \\X at offset 0'],
+  ['[[:alpha:]]', 'POSIX class syntax [:...:] at offset 1'],
+  ['\\p{L}', 'Unicode property \\p at offset 0'],
+  ['\\P{L}', 'Unicode property \\P at offset 0'],
+  ['\\x{41}', '\\x{...} at offset 0'],
+  ['\\e', 'escape character \\e at offset 0'],
+  ['\\cA', 'control escape \\c at offset 0'],
+  ['\\C', 'single code unit \\C at offset 0'],
+  ['\\o{101}', 'octal escape \\o at offset 0'],
+  ['\\u0041', 'unsupported escape \\u at offset 0'],
+  ['\\y', 'unrecognized escape \\y at offset 0'],
+  ['\\N', '\\N (only \\N{U+hhhh} is supported) at offset 0'],
+  ['[\\1]', 'octal escape \\1 at offset 1'],
+  ['[\\N]', '\\N in a character class at offset 1'],
+  ['[\\h]', 'horizontal-space class \\h at offset 1'],
+  ['a(?i)b', 'inline option setting not at the start of the pattern at offset 1'],
+  ['(?i:a)', 'inline option setting not at the start of the pattern at offset 0'],
+  ['(?^)a', 'inline option setting not at the start of the pattern at offset 0'],
+  ['^(?i)a', 'inline option setting not at the start of the pattern at offset 1'],
+  ['(?)a', 'unknown group syntax (?)a at offset 0'],
+  ['(?x)a b', 'extended mode (?x) is not supported at offset 2'],
+  ['(?in)a', "option letter 'n' is not supported at offset 3"],
+  ['(?i-J)a', "option letter 'J' is not supported at offset 4"],
+  ['caf\xc3\xa9', 'non-ASCII literal (code 195) at offset 3'],
+  ['café', 'non-ASCII literal (code 233) at offset 3'],
+  ['[é]', 'non-ASCII literal (code 233) at offset 1'],
+  ['\\é', 'non-ASCII literal (code 233) at offset 0'],
+  ['(?<=a+)b', 'lookbehind assertion is not fixed length at offset 0'],
+  ['(?<=a|bc(d|ef))g', 'lookbehind assertion is not fixed length at offset 0'],
+  ['(?<=(a))b', 'capturing group inside a lookbehind at offset 4'],
+  ['^*a', 'quantifier after an assertion at offset 1'],
+  ['a$?', 'quantifier after an assertion at offset 2'],
+  ['\\b+', 'quantifier after an assertion at offset 2'],
+  ['(?=a)*', 'quantifier after an assertion at offset 5'],
+  ['*a', 'quantifier does not follow a repeatable item at offset 0'],
+  ['a|+b', 'quantifier does not follow a repeatable item at offset 2'],
+  ['({2}a)', 'quantifier does not follow a repeatable item at offset 1'],
+  ['a**', 'nested quantifier at offset 2'],
+  ['a{2}{3}', 'nested quantifier at offset 4'],
+  ['a?*', 'nested quantifier at offset 2'],
+  ['x{,3}', '{,m} (its meaning depends on the PCRE2 version) at offset 1'],
+  ['x{3,2}', 'numbers out of order in {} quantifier at offset 1'],
+  ['x{70000}', 'number too big in {} quantifier at offset 1'],
+  ['a(*ANY)b', 'backtracking control verb (*...) at offset 1'],
+  ['(*UCP)a', 'backtracking control verb (*...) at offset 0'],
+  ['a(*UTF)', 'backtracking control verb (*...) at offset 1'],
+  ['(a', 'missing closing parenthesis for the group at offset 0'],
+  ['a)', 'unmatched closing parenthesis at offset 1'],
+  ['[ab', 'missing terminating ] for character class at offset 0'],
+  ['[]', 'missing terminating ] for character class at offset 0'],
+  ['[z-a]', 'range out of order in character class at offset 1'],
+  ['[\\d-z]', 'invalid range in character class (a class escape cannot bound a range) at offset 1'],
+  ['[a-\\d]', 'invalid range in character class (a class escape cannot bound a range) at offset 3'],
+  ['ab\\', '\\ at end of pattern at offset 2'],
+  ['(?:(a)|b)+', 'repeated group holds a capture that an iteration may skip at offset 9'],
+  ['(?:(a)?b)*', 'repeated group holds a capture that an iteration may skip at offset 9'],
+  ['(?:x(?!(a)))+', 'repeated group holds a capture that an iteration may skip at offset 12'],
+  ['(a*)+', 'repeated group that can match empty holds a capture at offset 4'],
+  ['(a|)*', 'repeated group that can match empty holds a capture at offset 4'],
+  ['\\N{U+202E}', '\\N{U+hhhh} without (*UTF) at offset 0'],
+  ['(*UTF)\\N{U+D800}', '\\N{U+hhhh} is not a Unicode scalar value at offset 6'],
+  ['(*UTF)\\N{U+110000}', '\\N{U+hhhh} is not a Unicode scalar value at offset 6'],
+  ['(*UTF)a.b', "'.' under (*UTF) (it matches a whole UTF-8 character) at offset 7"],
+  ['(*UTF)\\S', '\\S under (*UTF) (it matches a whole UTF-8 character) at offset 6'],
+  ['(*UTF)[\\W]', '\\W under (*UTF) (it matches a whole UTF-8 character) at offset 7'],
+  ['(*UTF)[^a]', 'negated class under (*UTF) (it matches a whole UTF-8 character) at offset 6'],
+  ['(*UTF)\\xe9', '\\xhh above 0x7f under (*UTF) (a code point, not a byte) at offset 6'],
+  ['(*UTF)[\\x80-\\x90]', '\\xhh above 0x7f under (*UTF) (a code point, not a byte) at offset 7'],
+  ['(*UTF)(?i)k', '(?i) under (*UTF) (Unicode case folding) at offset 0'],
+];
+
+test('pcre2 - every construct outside the audited set is refused at load time, naming it and its offset', () => {
+  for (const [pattern, reason] of REFUSALS) {
+    assert.throws(() => compilePcre2(pattern), (err: unknown) => {
+      assert.ok(err instanceof PatternError, `${pattern}: not a PatternError`);
+      assert.equal(err.reason, reason, `refusal of ${JSON.stringify(pattern)}`);
+      return true;
+    }, `${JSON.stringify(pattern)} was accepted`);
+  }
+});
+
+test('pcre2 - the audited constructs around the refusals are accepted', () => {
+  for (const pattern of ['(?<=ab|c)d', '(?<!a\\d{2})b', '(?<=a(?:b|c))d', '(?:(a)b)+', '(a)?', '(?:ab|cd)+', '\\0',
+    '[\\d-]', '[\\w.-]+', '(?i)(?m)(?s)(?U)a', '(*UTF)(?m)\\N{U+41}$', 'a{2}?', '(?:x(?=(a)))+', '']) {
+    assert.doesNotThrow(() => compilePcre2(pattern), pattern);
+  }
+});
