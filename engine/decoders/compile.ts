@@ -58,9 +58,14 @@ export function decoderId(set: DecoderSet, name: string): number | undefined {
   return set.ids.get(name);
 }
 
+/** A top-level decoder while files load: children still arrive. */
+interface LoadingTop extends TopDecoder {
+  readonly children: Decoder[];
+}
+
 class Loader {
-  private readonly withProgramName: TopDecoder[] = [];
-  private readonly withoutProgramName: TopDecoder[] = [];
+  private readonly withProgramName: LoadingTop[] = [];
+  private readonly withoutProgramName: LoadingTop[] = [];
   private readonly names = new Set<string>(INTERNAL_DECODERS);
   private readonly warnings: LoadWarning[] = [];
   private count = 0;

@@ -91,7 +91,7 @@ export class Decoder {
 /** A top-level decoder and, in load order, every child attached to it. */
 export interface TopDecoder {
   readonly decoder: Decoder;
-  readonly children: Decoder[];
+  readonly children: readonly Decoder[];
 }
 
 /** A load-time problem the C only logs: the decoder still loads with a default. */
