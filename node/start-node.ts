@@ -1,6 +1,6 @@
 /**
  * One clusterd node: the runtime services around the actor tree of its role
- * (control socket, folder watch, enrolment and agent services, Redis status),
+ * (control socket, folder watch, enrolment and agent services, logtest, Redis status),
  * started in dependency order and stopped in reverse. The role is chosen here, once.
  */
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { NodeEvents } from '../runtime/events.js';
 import { startEnrolmentService } from '../runtime/agents/enrolment-service.js';
 import type { EnrolmentServer } from '../runtime/agents/enrolment-server.js';
 import { startAgentService, type AgentService } from '../runtime/agents/agent-service.js';
+import { startLogtestService } from '../runtime/analysis/logtest-service.js';
+import type { LogtestServer } from '../runtime/logtest/logtest-server.js';
 import { MasterRole } from './master-role.js';
 import { WorkerRole } from './worker-role.js';
 import { answerControl, nodeStatus, type ControlContext } from './control-answers.js';
@@ -80,13 +82,16 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
     : Promise.resolve({ type: 'error', body: { code: 'starting', message: 'the node is still starting' } })), log);
   let role: Role | undefined;
   let enrolment: EnrolmentServer | null = null;
+  let logtest: LogtestServer | null = null;
   try {
     await control.start();
     role = await kind.start(parts);
     watcher = await watchFiles(config, role, log);
     if (!config.agents.auth.disabled) enrolment = await startEnrolmentService(config, role, log, tls);
     agentService = await startAgentService(config, { directory: registryDb, reports: role, onEvent: ignoreEvent }, log);
+    logtest = await startLogtestService(config.home, log);
   } catch (err) {
+    await logtest?.close();
     await agentService?.stop();
     await enrolment?.stop();
     await control.stop();
@@ -112,6 +117,7 @@ export async function startNode(config: NodeConfig, sink: LogSink): Promise<Runn
       log.info(`Stopping: ${reason}`);
       bus?.stop();
       await watcher?.close();
+      await logtest?.close();
       await agentService?.stop();
       await enrolment?.stop();
       await control.stop();
