@@ -417,7 +417,6 @@ class Parser {
     }
     this.pos++;
     if (this.options.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
-    if (this.options.utf && set.subarray(0x80).some((b) => b === 1)) this.refuse('class member above 0x7f under (*UTF)', at);
     if (this.options.caseless) foldCase(set);
     return { kind: 'set', js: setToJs(set, negate), at };
   }
