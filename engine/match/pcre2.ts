@@ -48,8 +48,11 @@ export interface Pcre2Translation {
    * pattern inside what V8's linear-time engine accepts).
    */
   readonly trailGroups: readonly number[];
-  /** Bytes every match must contain, one set per position, or undefined. */
-  readonly required?: readonly ByteSet[];
+  /**
+   * Runs of bytes every match must contain at or after its start (one byte set per
+   * position), longest first; empty when the pattern has none.
+   */
+  readonly required: readonly (readonly ByteSet[])[];
   /** `(*UTF)`: the subject must be valid UTF-8, as pcre2_match checks it. */
   readonly utf: boolean;
 }
@@ -75,13 +78,12 @@ export function translatePcre2(pattern: string): Pcre2Translation {
   } catch (err) {
     throw new PatternError(pattern, `translation is not a valid JS RegExp (${(err as Error).message})`);
   }
-  const required = requiredBytes(tree, parser.options.caseless);
   return {
     regexp,
     groupMap: emitter.groupMap,
     trailGroups: emitter.trailGroups,
+    required: requiredRuns(tree, parser.options.caseless),
     utf: parser.options.utf,
-    ...(required ? { required } : {}),
   };
 }
 
@@ -415,7 +417,6 @@ class Parser {
     }
     this.pos++;
     if (this.options.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
-    if (this.options.utf && set.subarray(0x80).some((b) => b === 1)) this.refuse('class member above 0x7f under (*UTF)', at);
     if (this.options.caseless) foldCase(set);
     return { kind: 'set', js: setToJs(set, negate), at };
   }
@@ -708,13 +709,16 @@ class Emitter {
 // ---------------------------------------------------------------------------------------
 // Required-bytes prefilter
 
+/** How many required runs a matcher checks: a run common in real logs ("Process") can hide a rare one ("%FTD-"). */
+const MAX_REQUIRED_RUNS = 4;
+
 /**
- * The longest run of bytes every match must contain, one byte set per position (a case
- * pair under (?i)). Only consuming items outside lookarounds count, so the run lies at or
- * after the match start.
+ * Runs of bytes every match must contain, one byte set per position (a case pair under
+ * (?i)), the longest first. Only consuming items outside lookarounds count, so each run
+ * lies at or after the match start.
  */
-function requiredBytes(tree: Alternation, caseless: boolean): ByteSet[] | undefined {
-  if (tree.length !== 1) return undefined;
+function requiredRuns(tree: Alternation, caseless: boolean): ByteSet[][] {
+  if (tree.length !== 1) return [];
   const runs: number[][] = [];
   let run: number[] = [];
   const flush = (): void => {
@@ -741,24 +745,34 @@ function requiredBytes(tree: Alternation, caseless: boolean): ByteSet[] | undefi
   };
   walk(tree[0]!);
   flush();
-  let best: number[] | undefined;
-  for (const r of runs) if (best === undefined || r.length > best.length) best = r;
-  if (best === undefined) return undefined;
-  return best.map((b) => {
-    const set = bytesToSet([b]);
-    if (caseless) foldCase(set);
-    return set;
-  });
+  const distinct = new Map<string, number[]>();
+  for (const r of runs) distinct.set(String.fromCharCode(...r), r);
+  return [...distinct.values()]
+    .sort((a, b) => b.length - a.length)
+    .slice(0, MAX_REQUIRED_RUNS)
+    .map((r) => r.map((b) => {
+      const set = bytesToSet([b]);
+      if (caseless) foldCase(set);
+      return set;
+    }));
 }
 
-function prefilter(required: readonly ByteSet[] | undefined): (subject: ByteString, from: number) => boolean {
-  if (required === undefined) return () => true;
-  const exact = required.every((set) => set.reduce((n, b) => n + b, 0) === 1);
-  if (exact) {
-    const needle = String.fromCharCode(...required.map((set) => set.indexOf(1)));
+function prefilter(required: readonly (readonly ByteSet[])[]): (subject: ByteString, from: number) => boolean {
+  const checks = required.map(runCheck);
+  if (checks.length === 0) return () => true;
+  return (subject, from) => {
+    for (const check of checks) if (!check(subject, from)) return false;
+    return true;
+  };
+}
+
+/** Whether the run occurs at or after `from`: indexOf for exact bytes, a small RegExp for case pairs. */
+function runCheck(run: readonly ByteSet[]): (subject: ByteString, from: number) => boolean {
+  if (run.every((set) => set.reduce((n, b) => n + b, 0) === 1)) {
+    const needle = String.fromCharCode(...run.map((set) => set.indexOf(1)));
     return (subject, from) => subject.indexOf(needle, from) !== -1;
   }
-  const re = new RegExp(required.map((set) => setToJs(set, false)).join(''), 'g');
+  const re = new RegExp(run.map((set) => setToJs(set, false)).join(''), 'g');
   return (subject, from) => {
     re.lastIndex = from;
     return re.test(subject);

@@ -175,17 +175,17 @@ const PROBES = [
 /** Every k-th pair that lacks the required bytes is still checked against the oracle. */
 const REJECTED_SAMPLE_STEP = 97;
 
-/** The test's own reading of the translator's required bytes: a scan for the run of byte sets. */
+/** The test's own reading of the translator's required runs: a plain scan for each. */
 function requiredScan(pattern: string): (subject: string) => boolean {
-  const required = translatePcre2(pattern).required;
-  if (required === undefined) return () => true;
-  return (subject) => {
-    outer: for (let at = 0; at + required.length <= subject.length; at++) {
-      for (let k = 0; k < required.length; k++) if (required[k]![subject.charCodeAt(at + k)] !== 1) continue outer;
+  const runs = translatePcre2(pattern).required;
+  const holds = (run: readonly Uint8Array[], subject: string): boolean => {
+    outer: for (let at = 0; at + run.length <= subject.length; at++) {
+      for (let k = 0; k < run.length; k++) if (run[k]![subject.charCodeAt(at + k)] !== 1) continue outer;
       return true;
     }
     return false;
   };
+  return (subject) => runs.every((run) => holds(run, subject));
 }
 
 // ------------------------------------------------------------------------------------

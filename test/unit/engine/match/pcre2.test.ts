@@ -146,26 +146,31 @@ test('pcre2 - an optional item that can match empty sets its captures, as PCRE2 
   assert.deepEqual(run('(?:(a)b)+', 'abab'), { end: 3, captures: ['a'] }, 'a capture every iteration sets');
 });
 
-test('pcre2 - required bytes: the longest mandatory run, case pairs under (?i), none for alternations', () => {
-  const bytes = (p: string): string | undefined => translatePcre2(p).required?.map((set) => {
+test('pcre2 - required runs: mandatory literal runs, longest first, case pairs under (?i), none for alternations', () => {
+  const runs = (p: string): string[] => translatePcre2(p).required.map((run) => run.map((set) => {
     const members: string[] = [];
     set.forEach((on, b) => { if (on === 1) members.push(String.fromCharCode(b)); });
     return members.join('');
-  }).join('|');
-  assert.equal(bytes('([^%]+)?%(FTD)-([0-7])-'), '%|F|T|D|-');
-  assert.equal(bytes('(?i)ab+c'), 'Aa|Bb');
-  assert.equal(bytes('a|bcd'), undefined);
-  assert.equal(bytes('x(?=abcdef)'), 'x', 'lookaround text does not count');
-  assert.equal(bytes('(?:ab)?c'), 'c');
-  assert.equal(bytes('x(?:abc)+d'), 'x|a|b|c');
-  assert.equal(bytes('a\\d+bcd'), 'b|c|d');
-  assert.equal(bytes('(*UTF)\\N{U+202E}'), '\xe2|\x80|\xae');
-  const ftd = compilePcre2('([^%]+)?%(FTD)-([0-7])-([^:\\s]+):?\\s?((.+)\\sfrom\\s(\\S+))');
-  const long = 'x'.repeat(20000);
+  }).join('|'));
+  assert.deepEqual(runs('([^%]+)?%(FTD)-([0-7])-'), ['%|F|T|D|-', '-']);
+  assert.deepEqual(runs('(?i)ab+c'), ['Aa|Bb', 'Bb|Cc']);
+  assert.deepEqual(runs('a|bcd'), []);
+  assert.deepEqual(runs('x(?=abcdef)'), ['x'], 'lookaround text does not count');
+  assert.deepEqual(runs('(?:ab)?c'), ['c']);
+  assert.deepEqual(runs('x(?:abc)+d'), ['x|a|b|c', 'd']);
+  assert.deepEqual(runs('a\\d+bcd'), ['b|c|d', 'a']);
+  assert.deepEqual(runs('a.b.cc.ddd.eeee.f'), ['e|e|e|e', 'd|d|d', 'c|c', 'a'], 'at most four, distinct');
+  assert.deepEqual(runs('(*UTF)\\N{U+202E}'), ['\xe2|\x80|\xae']);
+});
+
+test('pcre2 - the prefilter checks every required run at or after the start offset, skipping quadratic scans', () => {
+  const ftd = compilePcre2('([^%]+)?%(FTD)-([0-7])-([^:\\s]+):?\\s?((.+)\\sfor\\s(.+),\\sProcess\\s=\\s(\\S+))');
+  const windowsLike = 'x'.repeat(20000) + ' Process = y';
   const started = performance.now();
-  assert.equal(ftd.exec(long), null);
-  assert.ok(performance.now() - started < 50, 'the prefilter skips a quadratic scan');
-  assert.equal(ftd.exec('%FTD-1-2: y from z', 1), null, 'the required bytes must lie at or after the start offset');
+  assert.equal(ftd.exec(windowsLike), null, 'a common run present, the rare one (%FTD-) absent');
+  assert.ok(performance.now() - started < 50, 'the prefilter skips the scan');
+  assert.deepEqual(ftd.exec('a%FTD-1-2: x for y, Process = z')?.captures, ['a', 'FTD', '1', '2', 'x for y, Process = z', 'x', 'y', 'z']);
+  assert.equal(ftd.exec('a%FTD-1-2: x for y, Process = z', 2), null, 'a run before the start offset does not count');
 });
 
 test('pcre2 - the matcher keeps the source; a refusal is a PatternError naming the pattern', () => {
