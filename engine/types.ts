@@ -31,7 +31,11 @@ export interface MatchResult {
 export interface Matcher {
   readonly source: string;
   test(subject: ByteString): boolean;
-  /** Runs from `from` (default 0); null when there is no match. */
+  /**
+   * Matches the text from `from` on (default 0) as a new subject, as Wazuh's C passes
+   * `log + offset`: anchors and look-behind see only that text; `end` stays an index of
+   * `subject`. Null when there is no match.
+   */
   exec(subject: ByteString, from?: number): MatchResult | null;
 }
 

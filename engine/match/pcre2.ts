@@ -110,8 +110,13 @@ class Pcre2Matcher implements Matcher {
     return this.re.test(subject);
   }
 
+  /** Wazuh passes the text from `from` on as a new subject: `^`, `\b` and look-behind see only it. */
   exec(subject: ByteString, from = 0): MatchResult | null {
     if (!(from >= 0 && from <= subject.length)) return null;
+    if (from > 0) {
+      const tail = this.exec(subject.slice(from), 0);
+      return tail && { end: tail.end + from, captures: tail.captures };
+    }
     if (!this.admits(subject, from)) return null;
     if (this.utf && (!isValidUtf8(subject) || isContinuation(subject.charCodeAt(from)))) return null;
     this.re.lastIndex = from;

@@ -35,22 +35,31 @@ export function keyWindowsBaseOnJson(xml: string): string {
   return xml.slice(0, start) + rule + xml.slice(end);
 }
 
-/** Writes the home under `home` for the ruleset folder `ruleset` (holding decoders/, rules/, lists/, testing/). */
-export async function writeSuiteHome(home: string, ruleset: string): Promise<void> {
+/**
+ * Writes the home under `home` for the ruleset folder `ruleset` (holding decoders/,
+ * rules/, lists/, testing/). With `tests: false` it is the stock ruleset alone, as a
+ * stock ossec.conf loads it (benchmarks).
+ */
+export async function writeSuiteHome(home: string, ruleset: string, options: { tests?: boolean } = {}): Promise<void> {
   const abs = path.resolve(ruleset);
   for (const dir of ['etc/decoders', 'etc/rules', 'etc/lists', 'queue/sockets', 'logs']) await fs.mkdir(path.join(home, dir), { recursive: true });
-  const testing = path.join(abs, 'testing', 'ruleset');
-  for (const name of await fs.readdir(testing)) {
-    if (TEST_RULES.test(name)) await fs.copyFile(path.join(testing, name), path.join(home, 'etc/rules', name));
-    else if (TEST_DECODERS.test(name)) await fs.copyFile(path.join(testing, name), path.join(home, 'etc/decoders', name));
-  }
-  const winBase = await fs.readFile(path.join(abs, 'rules', WIN_BASE), 'latin1');
-  await fs.writeFile(path.join(home, 'etc/rules', WIN_BASE), keyWindowsBaseOnJson(winBase), 'latin1');
+  if (options.tests ?? true) await installTestRuleset(home, abs);
+  else await fs.copyFile(path.join(abs, 'rules', WIN_BASE), path.join(home, 'etc/rules', WIN_BASE));
   for (const list of LISTS) {
     await fs.mkdir(path.dirname(path.join(home, 'etc/lists', list)), { recursive: true });
     await fs.copyFile(path.join(abs, 'lists', list), path.join(home, 'etc/lists', list));
   }
   await fs.writeFile(path.join(home, 'etc/ossec.conf'), suiteOssecConf(abs));
+}
+
+async function installTestRuleset(home: string, ruleset: string): Promise<void> {
+  const testing = path.join(ruleset, 'testing', 'ruleset');
+  for (const name of await fs.readdir(testing)) {
+    if (TEST_RULES.test(name)) await fs.copyFile(path.join(testing, name), path.join(home, 'etc/rules', name));
+    else if (TEST_DECODERS.test(name)) await fs.copyFile(path.join(testing, name), path.join(home, 'etc/decoders', name));
+  }
+  const winBase = await fs.readFile(path.join(ruleset, 'rules', WIN_BASE), 'latin1');
+  await fs.writeFile(path.join(home, 'etc/rules', WIN_BASE), keyWindowsBaseOnJson(winBase), 'latin1');
 }
 
 function suiteOssecConf(ruleset: string): string {
