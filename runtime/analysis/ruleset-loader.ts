@@ -24,7 +24,8 @@ const inHome = (home: string, p: string): string => path.resolve(home, p);
 
 /** Loads and caches one home's ruleset; throws RulesetLoadError or the fs error that stopped it. */
 export class RulesetLoader {
-  private cached: { signature: string; loaded: LoadedRuleset } | null = null;
+  /** The last compile, good or bad: unchanged files give the same ruleset, or the same error. */
+  private cached: { signature: string; outcome: { loaded: LoadedRuleset } | { error: unknown } } | null = null;
 
   constructor(readonly home: string) {}
 
@@ -40,15 +41,23 @@ export class RulesetLoader {
     });
     const all = [...files.decoders, ...files.rules, ...files.lists];
     const signature = `${reader}\n${confText}\n${(await Promise.all(all.map((f) => this.stamp(f)))).join('\n')}`;
-    if (this.cached?.signature === signature) return this.cached.loaded;
-    const [decoders, rules, lists] = await Promise.all([
-      this.readAll(files.decoders),
-      this.readAll(files.rules),
-      this.readLists(files.lists),
-    ]);
-    const loaded = { conf, files, ruleset: compileRuleset({ decoders, rules, lists }) };
-    this.cached = { signature, loaded };
-    return loaded;
+    if (this.cached?.signature !== signature) this.cached = { signature, outcome: await this.compile(conf, files) };
+    const { outcome } = this.cached;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.loaded;
+  }
+
+  private async compile(conf: AnalysisConf, files: RulesetFiles): Promise<{ loaded: LoadedRuleset } | { error: unknown }> {
+    try {
+      const [decoders, rules, lists] = await Promise.all([
+        this.readAll(files.decoders),
+        this.readAll(files.rules),
+        this.readLists(files.lists),
+      ]);
+      return { loaded: { conf, files, ruleset: compileRuleset({ decoders, rules, lists }) } };
+    } catch (err) {
+      return { error: err };
+    }
   }
 
   private async listings(dirs: readonly string[]): Promise<Map<string, string[]>> {
