@@ -28,11 +28,21 @@ const argv = await yargs(hideBin(process.argv))
   .option('port', { type: 'number', default: 1516, describe: 'Cluster port' })
   .option('keep', { type: 'boolean', default: false, describe: 'Keep the node homes after Ctrl-C' })
   .option('redis-url', { type: 'string', describe: 'Publish node status to this Redis' })
+  .option('ruleset', { type: 'string', describe: "A Wazuh ruleset folder (decoders/, rules/) every node analyses with (default: the lab's own, rulesets/lab)" })
   .strict()
   .parseAsync();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const clusterd = path.join(here, 'clusterd.js');
+const ruleset = path.resolve(argv.ruleset ?? path.join(here, '..', '..', 'rulesets', 'lab'));
+for (const sub of ['decoders', 'rules']) {
+  try {
+    await fs.access(path.join(ruleset, sub));
+  } catch {
+    process.stderr.write(`ERROR: --ruleset ${ruleset}: no ${sub}/ folder there (a Wazuh ruleset folder holds decoders/ and rules/)\n`);
+    process.exit(2);
+  }
+}
 const root = argv.dir ? path.resolve(argv.dir) : await fs.mkdtemp(path.join(os.tmpdir(), 'clusterd-lab-'));
 const key = randomBytes(16).toString('hex');
 const nodes = [
@@ -41,6 +51,7 @@ const nodes = [
   { name: 'worker02-node', type: 'worker' as const, address: '127.0.0.3' },
 ];
 
+const syslogExample = 'Dec  7 22:03:27 lab-agent-1 agent_simulator[4242]: simulated event 20';
 const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 const started = performance.now();
 const children: ChildProcess[] = [];
@@ -70,7 +81,7 @@ for (const n of nodes) {
   const home = path.join(root, n.name);
   await writeNodeHome(home, {
     cluster: 'wazuh', nodeName: n.name, nodeType: n.type, key, port: argv.port,
-    bindAddr: n.address, masterAddress: '127.0.0.1', localIp: n.address, remoteProtocol: 'tcp,udp', ...(argv.redisUrl ? { redisUrl: argv.redisUrl } : {}),
+    bindAddr: n.address, masterAddress: '127.0.0.1', localIp: n.address, remoteProtocol: 'tcp,udp', ruleset, ...(argv.redisUrl ? { redisUrl: argv.redisUrl } : {}),
   });
   const out = openSync(path.join(home, 'logs', 'clusterd.out'), 'a');
   const child = spawn(process.execPath, [clusterd, '--home', home], { stdio: ['ignore', out, out] });
@@ -137,6 +148,7 @@ if (rows.length === nodes.length) {
   say(`     node dist/scripts/agent_groups.js --home ${path.join(root, nodes[1]?.name ?? '')} -c -g web`);
   say(`     node dist/scripts/agent_simulator.js --agents 50 --enrol-port 1515 --enrol-host 127.0.0.2 --server 127.0.0.2:1514 --duration 30`);
   say(`     node dist/scripts/actors.js --home ${masterHome}`);
+  say(`     echo '${syslogExample}' | node dist/scripts/wazuh-logtest.js --home ${path.join(root, nodes[1]?.name ?? '')}`);
   say(`     tail -f ${path.join(masterHome, 'logs', 'cluster.log')}`);
 }
 say('\nPress Ctrl-C to stop the lab.');

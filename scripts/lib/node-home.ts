@@ -27,6 +27,11 @@ export interface NodeHomeSpec {
   readonly disconnectionTime?: string;
   /** `<cluster><ssl_ca>`, `<ssl_cert>`, `<ssl_key>`: mutual TLS on cluster links. */
   readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+  /**
+   * A ruleset folder (decoders/ and rules/, as Wazuh's ruleset/ or rulesets/lab): the
+   * node's `<ruleset>` reads it in place, then etc/decoders and etc/rules.
+   */
+  readonly ruleset?: string;
   /** Written to etc/cluster.json when given. */
   readonly clusterJson?: Readonly<Record<string, unknown>>;
 }
@@ -55,6 +60,14 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
   <global>
     <agents_disconnection_time>${escapeXml(spec.disconnectionTime)}</agents_disconnection_time>
   </global>`;
+  const ruleset = spec.ruleset === undefined ? '' : `
+  <ruleset>
+    <decoder_dir>${escapeXml(spec.ruleset)}/decoders</decoder_dir>
+    <rule_dir>${escapeXml(spec.ruleset)}/rules</rule_dir>
+    <rule_exclude>0215-policy_rules.xml</rule_exclude>
+    <decoder_dir>etc/decoders</decoder_dir>
+    <rule_dir>etc/rules</rule_dir>
+  </ruleset>`;
   return `<!-- clusterd node ${escapeXml(spec.nodeName)} -->
 <ossec_config>
   <cluster>
@@ -69,7 +82,7 @@ export function renderOssecConf(spec: NodeHomeSpec): string {
     </nodes>
     <hidden>no</hidden>
     <disabled>no</disabled>${redis}${tls}
-  </cluster>${auth}${remote}${global}
+  </cluster>${auth}${remote}${global}${ruleset}
 </ossec_config>
 `;
 }
