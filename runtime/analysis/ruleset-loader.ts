@@ -10,6 +10,7 @@ import { compileRuleset, type Ruleset, type RulesetFile } from '../../engine/eng
 import { compileOsRegex } from '../../engine/match/os-regex.js';
 import { readAnalysisConf, type AnalysisConf } from '../../engine/ruleset/config.js';
 import { orderRulesetFiles, rulesetDirectories, type RulesetFiles } from '../../engine/ruleset/files.js';
+import { guardRegExpBacktracking } from './regexp-guard.js';
 
 export type RulesetReader = 'analysisd' | 'logtest';
 
@@ -27,7 +28,9 @@ export class RulesetLoader {
   /** The last compile, good or bad: unchanged files give the same ruleset, or the same error. */
   private cached: { signature: string; outcome: { loaded: LoadedRuleset } | { error: unknown } } | null = null;
 
-  constructor(readonly home: string) {}
+  constructor(readonly home: string) {
+    guardRegExpBacktracking();
+  }
 
   async load(reader: RulesetReader): Promise<LoadedRuleset> {
     const confText = await fs.readFile(inHome(this.home, 'etc/ossec.conf'), 'latin1');

@@ -34,6 +34,7 @@ import { AGENT_NAME_RE, GROUP_NAME_RE, MAX_GROUPS_PER_AGENT } from '../../protoc
 import { AGENT_STATUSES } from '../../protocols/agent-status.js';
 import { blowfishCbcEncrypt } from '../../protocols/blowfish.js';
 import { CLUSTERD_VERSION, PROTOCOL_VERSION } from '../../protocols/version.js';
+import { ENGINE_TARGETS } from './engine-targets.js';
 import {
   Rng, hostileString, inflateArrays, mutateBytes, mutateText, mutateValue, nest, randomBytes, randomMsgpack, randomText, randomValue,
   corruptLengthAt, INTERESTING_U32, type ByteContext, type TextContext, type ValueContext,
@@ -936,6 +937,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   agentMessageTarget,
   clientKeysTarget,
   syncPathTarget,
+  ...ENGINE_TARGETS,
 ];
 
 export function targetNamed(name: string): FuzzTarget {
