@@ -30,11 +30,11 @@ test('pcre2 - result shape: end is the last matched byte, captures follow pcre2_
   assert.equal(run('abc', 'abd'), null);
 });
 
-test('pcre2 - start offset: the match begins at or after it; ^ stays at 0; lookbehind and \\b see before it', () => {
+test('pcre2 - from an offset: the text from it is a new subject (Wazuh passes log + offset); end is in the whole subject', () => {
   assert.deepEqual(run('a(.)', 'abac', 1), { end: 3, captures: ['c'] });
-  assert.equal(run('^a', 'aa', 1), null);
-  assert.deepEqual(run('(?<=a)b', 'ab', 1), { end: 1, captures: [] });
-  assert.equal(run('\\bb', 'ab', 1), null);
+  assert.deepEqual(run('^a', 'ba', 1), { end: 1, captures: [] }, '^ matches at the offset');
+  assert.equal(run('(?<=a)b', 'ab', 1), null, 'lookbehind sees nothing before the offset');
+  assert.deepEqual(run('\\bb', 'ab', 1), { end: 1, captures: [] }, '\\b sees nothing before the offset');
   assert.deepEqual(run('$', 'ab', 2), { end: 1, captures: [] });
   assert.equal(run('a', 'a', 2), null, 'an offset past the end never matches');
   assert.equal(run('a', 'a', -1), null);
@@ -62,7 +62,7 @@ test('pcre2 - `$` also matches before a final LF, which stays out of the span', 
 
 test('pcre2 - (?m): ^ after an internal LF only, $ before any LF; CR is no line break', () => {
   assert.deepEqual(run('(?m)^b', 'a\nb'), { end: 2, captures: [] });
-  assert.equal(run('(?m)^', 'a\n', 1), null, 'not after the final LF');
+  assert.equal(run('(?m)\\n^', 'a\n'), null, 'not after the final LF');
   assert.deepEqual(run('(?m)a$', 'a\nb'), { end: 0, captures: [] });
   assert.ok(!matches('(?m)^b', 'a\rb'));
   assert.deepEqual(run('(?m)^LENGTH : \'(\\d+)\'\\n', "X\nLENGTH : '42'\nY"), { end: 15, captures: ['42'] });
