@@ -299,12 +299,20 @@ const HAND_PATTERNS = [
   '(?<=ab|c)d', 'a(?=b)', 'a(?!b)', '(?:(a)b)+', '(?:ab)*c', '(a|ab)(c|bcd)(d*)', '\\t\\n\\r\\f\\a', '\\.\\*\\<\\>',
   '(?mUs)ACTION :(.*)(?:^[A-Z\\s]+:)', '[\\x80-\\xff]+', '[\\w.]+@\\w+',
   '$', '^', '', 'a|', '|a', '(?-i)a', '(?i)(?-i)a', '\\d{2,}', '(?U)\\d{2,}', '(?U)\\d{2,}?',
+  // Option settings in the middle, scoped, unset; Wazuh concatenates elements into such patterns.
+  '^(?i)abc$', 'ab (?i)cd', 'a(?i)b|c', '(a(?i)b|c)', '(c|a(?i)b|d)', '((?i)a)b', '(?:(?i)a)+b', '(?i:a|b)c',
+  '(?i)(?-i:a)b', '(?i:a(?-i)b|c)d', '(?i)(a|(?-i)b|c)', '(?i-s)a.b', '(?s)a(?-s:.)b', '(?s:a.)b.', 'a(?m)$\\n^b',
+  '(?m:^b$)', '(?m)^a(?-m)$', '^(?:(?m)a$)\\n(b$)', '(.+)(?U)(.+)', '(?U:a(.+))b', '(?U)(?-U:(a))+', '(?<=(?i)a)b',
+  '(?=(?i)a)A', '(?i)a(?^)b', '(?is)(?^)a.', '(?U)(?^)(a+)', '(?i-i)a', '(?)(?-)(?i-)a', '(?i)[a-c](?-i)[a-c]',
+  '(?i)a{2}(?-i)b+', 'x(?i:\\w+)', 'A(?i)B|(?-i)C', '(?m)a$(?-m)|(b)$',
 ];
 
 const HAND_SUBJECTS = [
   'a\rb', 'abc\n', 'abc', 'a\nb\n', 'b\n', '\n\n', 'axb\nay\nb', 'a\nb', 'aaab', 'ab', 'b', 'c', 'abcd', 'abcde',
   'x\xa0y z', toBytes('été ÉTÉ'), ']]a^', 'xxxx', 'x{,3}', 'a{', 'ABCDEF', 'cd', 'ad', 'foo bar', 'A\0', '\x09\n\r\x0c\x07',
   '.*<>', 'ACTION :[5] \'x\'\nDATABASE USER:[1] \'/\'\n', 'me@host', '12345', '', 'd', 'a1-2 3', 'a-z',
+  'AbC', 'aBc', 'ABc', 'Ab', 'aB', 'AB', 'C', 'CD', 'cD', 'AbD', 'aAbB', 'aAB', 'a\nB', 'A\nb\n', 'aA\nBc',
+  'ab CD', 'AB cd', 'xaBc', 'aaaAB', 'a\nbc',
 ];
 
 test('pcre2 oracle - hand-made tricky patterns agree with PCRE2, from offset 0 and on the text from later offsets', async (t) => {
