@@ -6,31 +6,38 @@
  * pattern differently. The translation never uses the RegExp i, m, s, u or y flags:
  * case folding, `^`/`$`/`.` and `\s` are spelled out so they mean exactly what PCRE2's
  * default byte tables say (ASCII-only folding, LF-only newline, `\s` = HT LF VT FF CR SP).
+ * Option settings (`(?i)`, `(?-m)`, `(?s:...)`) may stand anywhere, with PCRE2's scope, as
+ * Wazuh's concatenated elements need: each item keeps the options in effect where it was read.
  */
 import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
 
-/** Leading option letters PCRE2 would accept and we emulate. */
+/**
+ * The option letters we emulate (i, m, s, U), as in effect at one point of the pattern:
+ * PCRE2 applies them at compile time, so each node records those it depends on.
+ */
 interface Options {
   readonly caseless: boolean;
   readonly multiline: boolean;
   readonly dotall: boolean;
   readonly ungreedy: boolean;
-  /** `(*UTF)`: the pattern and the subject are UTF-8 characters, not bytes. */
-  readonly utf: boolean;
 }
+
+const DEFAULT_OPTIONS: Options = { caseless: false, multiline: false, dotall: false, ungreedy: false };
 
 /** A set of byte values, one bit each. */
 type ByteSet = Uint8Array;
 
 type Node =
   /** Bytes matched in sequence (one byte, or the UTF-8 bytes of one `\N{U+hhhh}`). */
-  | { readonly kind: 'literal'; readonly bytes: readonly number[]; readonly at: number }
-  /** One byte out of a set, already written as JS. */
+  | { readonly kind: 'literal'; readonly bytes: readonly number[]; readonly caseless: boolean; readonly at: number }
+  /** One byte out of a set, already written as JS (folded when the class was read under `i`). */
   | { readonly kind: 'set'; readonly js: string; readonly at: number }
-  | { readonly kind: 'any'; readonly at: number }
-  | { readonly kind: 'bol' | 'eol' | 'wordBoundary' | 'notWordBoundary'; readonly at: number }
+  | { readonly kind: 'any'; readonly dotall: boolean; readonly at: number }
+  | { readonly kind: 'bol' | 'eol'; readonly multiline: boolean; readonly at: number }
+  | { readonly kind: 'wordBoundary' | 'notWordBoundary'; readonly at: number }
   | { readonly kind: 'group'; readonly capture: number; readonly body: Alternation; readonly at: number }
   | { readonly kind: 'look'; readonly behind: boolean; readonly negate: boolean; readonly body: Alternation; readonly at: number }
+  /** `greedy` already takes the `U` option in effect at the quantifier into account. */
   | { readonly kind: 'repeat'; readonly body: Node; readonly min: number; readonly max: number; readonly greedy: boolean; readonly at: number };
 
 /** Branches of `a|b|c`, each a sequence. */
@@ -71,7 +78,7 @@ export function translatePcre2(pattern: string): Pcre2Translation {
   const parser = new Parser(pattern);
   const tree = parser.parse();
   checkAlternation(pattern, tree, false);
-  const emitter = new Emitter(parser.options, parser.groupCount);
+  const emitter = new Emitter(parser.groupCount);
   const regexp = emitter.top(tree);
   try {
     new RegExp(regexp, 'g');
@@ -82,8 +89,8 @@ export function translatePcre2(pattern: string): Pcre2Translation {
     regexp,
     groupMap: emitter.groupMap,
     trailGroups: emitter.trailGroups,
-    required: requiredRuns(tree, parser.options.caseless),
-    utf: parser.options.utf,
+    required: requiredRuns(tree),
+    utf: parser.utf,
   };
 }
 
@@ -147,12 +154,18 @@ class Pcre2Matcher implements Matcher {
 class Parser {
   private pos = 0;
   groupCount = 0;
-  options: Options = { caseless: false, multiline: false, dotall: false, ungreedy: false, utf: false };
+  /** `(*UTF)`: the pattern and the subject are UTF-8 characters, not bytes. */
+  utf = false;
+  /** The options in effect at `pos`; a group puts back those it opened with when it closes. */
+  private options: Options = DEFAULT_OPTIONS;
 
   constructor(private readonly src: string) {}
 
   parse(): Alternation {
-    this.readPrefix();
+    if (this.src.startsWith('(*UTF)')) {
+      this.utf = true;
+      this.pos = 6;
+    }
     const tree = this.alternation();
     if (this.pos < this.src.length) this.refuse('unmatched closing parenthesis', this.pos);
     return tree;
@@ -162,37 +175,51 @@ class Parser {
     throw new PatternError(this.src, `${what} at offset ${at}`);
   }
 
-  /** `(*UTF)` and option groups such as `(?i)` or `(?mUs)`, accepted only at the very start. */
-  private readPrefix(): void {
-    if (this.src.startsWith('(*UTF)')) {
-      this.options = { ...this.options, utf: true };
-      this.pos = 6;
+  /**
+   * The option setting read from the current position (just after `(?`): letters to set,
+   * then `-` and letters to unset, or `^` (unset i, m and s) then letters to set. It ends
+   * with `)`, lasting to the end of the enclosing group (later branches included), or with
+   * `:`, holding only inside the group it opens.
+   */
+  private optionSetting(open: number): { options: Options; scoped: boolean } {
+    let next = this.options;
+    let on = true;
+    let hyphenAllowed = true;
+    if (this.src[this.pos] === '^') {
+      next = { ...next, caseless: false, multiline: false, dotall: false };
+      hyphenAllowed = false;
+      this.pos++;
     }
     for (;;) {
-      const m = /^\(\?([A-Za-z]*)(?:-([A-Za-z]*))?\)/.exec(this.src.slice(this.pos));
-      if (m === null || (m[1] === '' && m[2] === undefined)) break;
-      this.options = this.applyOptions(m[1]!, true, this.pos + 2);
-      if (m[2] !== undefined) this.options = this.applyOptions(m[2], false, this.pos + 3 + m[1]!.length);
-      this.pos += m[0].length;
+      const at = this.pos;
+      const c = this.src[this.pos++];
+      if (c === undefined) this.refuse('missing closing parenthesis for the group', open);
+      if (c === ')' || c === ':') return { options: next, scoped: c === ':' };
+      if (c === '-') {
+        if (!hyphenAllowed) this.refuse('misplaced hyphen in option setting', at);
+        hyphenAllowed = false;
+        on = false;
+        continue;
+      }
+      next = this.optionLetter(next, c, on, at);
     }
-    // Under UTF, PCRE2 folds k and s with the Kelvin sign and the long s as well.
-    if (this.options.utf && this.options.caseless) this.refuse('(?i) under (*UTF) (Unicode case folding)', 0);
   }
 
-  /** The options after setting (or unsetting) the letters written from offset `from`. */
-  private applyOptions(letters: string, on: boolean, from: number): Options {
-    let next = this.options;
-    for (let k = 0; k < letters.length; k++) {
-      const letter = letters[k]!;
-      const at = from + k;
-      if (letter === 'i') next = { ...next, caseless: on };
-      else if (letter === 'm') next = { ...next, multiline: on };
-      else if (letter === 's') next = { ...next, dotall: on };
-      else if (letter === 'U') next = { ...next, ungreedy: on };
-      else if (letter === 'x') this.refuse('extended mode (?x) is not supported', at);
-      else this.refuse(`option letter '${letter}' is not supported`, at);
+  /** The options after setting (or unsetting) one letter written at offset `at`. */
+  private optionLetter(options: Options, letter: string, on: boolean, at: number): Options {
+    switch (letter) {
+      case 'i':
+        // Under UTF, PCRE2 folds k and s with the Kelvin sign and the long s as well.
+        if (on && this.utf) this.refuse('(?i) under (*UTF) (Unicode case folding)', at);
+        return { ...options, caseless: on };
+      case 'm': return { ...options, multiline: on };
+      case 's': return { ...options, dotall: on };
+      case 'U': return { ...options, ungreedy: on };
+      case 'x': return this.refuse('extended mode (?x) is not supported', at);
+      default:
+        if (/[A-Za-z]/.test(letter)) this.refuse(`option letter '${letter}' is not supported`, at);
+        return this.refuse(`unrecognized character '${letter}' in option setting`, at);
     }
-    return next;
   }
 
   private alternation(): Alternation {
@@ -212,7 +239,7 @@ class Parser {
       const at = this.pos;
       if (this.quantifierAhead()) this.refuse('quantifier does not follow a repeatable item', at);
       const atom = this.atom();
-      items.push(this.quantified(atom));
+      if (atom !== undefined) items.push(this.quantified(atom));
     }
     return items;
   }
@@ -262,17 +289,18 @@ class Parser {
     return { kind: 'repeat', body: atom, min, max, greedy: lazy === this.options.ungreedy, at };
   }
 
-  private atom(): Node {
+  /** The next item, or undefined for an option setting (it only changes the options). */
+  private atom(): Node | undefined {
     const at = this.pos;
     const c = this.src[this.pos++]!;
     switch (c) {
       case '(': return this.group(at);
       case '[': return this.charClass(at);
       case '.':
-        if (this.options.utf) this.refuse("'.' under (*UTF) (it matches a whole UTF-8 character)", at);
-        return { kind: 'any', at };
-      case '^': return { kind: 'bol', at };
-      case '$': return { kind: 'eol', at };
+        if (this.utf) this.refuse("'.' under (*UTF) (it matches a whole UTF-8 character)", at);
+        return { kind: 'any', dotall: this.options.dotall, at };
+      case '^': return { kind: 'bol', multiline: this.options.multiline, at };
+      case '$': return { kind: 'eol', multiline: this.options.multiline, at };
       case '\\': return this.escape(at);
       case '{':
         // A literal before PCRE2 10.43, a {0,m} quantifier from 10.43 on.
@@ -289,10 +317,11 @@ class Parser {
   }
 
   private literalNode(bytes: number[], at: number): Node {
-    return { kind: 'literal', bytes, at };
+    return { kind: 'literal', bytes, caseless: this.options.caseless, at };
   }
 
-  private group(at: number): Node {
+  /** A group, or undefined for an unscoped option setting such as `(?i)`. */
+  private group(at: number): Node | undefined {
     const src = this.src;
     if (src[this.pos] === '*') this.refuse('backtracking control verb (*...)', at);
     if (src[this.pos] !== '?') {
@@ -301,6 +330,15 @@ class Parser {
     }
     const rest = src.slice(this.pos + 1, this.pos + 4);
     const take = (n: number): void => { this.pos += 1 + n; };
+    if (isOptionSetting(rest)) {
+      take(0);
+      const { options, scoped } = this.optionSetting(at);
+      if (!scoped) {
+        this.options = options;
+        return undefined;
+      }
+      return { kind: 'group', capture: 0, body: this.groupBody(at, options), at };
+    }
     if (rest.startsWith(':')) { take(1); return { kind: 'group', capture: 0, body: this.groupBody(at), at }; }
     if (rest.startsWith('=')) { take(1); return { kind: 'look', behind: false, negate: false, body: this.groupBody(at), at }; }
     if (rest.startsWith('!')) { take(1); return { kind: 'look', behind: false, negate: true, body: this.groupBody(at), at }; }
@@ -309,17 +347,21 @@ class Parser {
     return this.refuse(describeGroup(rest), at);
   }
 
-  private groupBody(open: number): Alternation {
+  /** The body up to its `)`, read with `inner` options when given; the options before it come back after. */
+  private groupBody(open: number, inner?: Options): Alternation {
+    const outer = this.options;
+    if (inner !== undefined) this.options = inner;
     const body = this.alternation();
     if (this.src[this.pos] !== ')') this.refuse('missing closing parenthesis for the group', open);
     this.pos++;
+    this.options = outer;
     return body;
   }
 
   private escape(at: number): Node {
     if (this.pos >= this.src.length) this.refuse('\\ at end of pattern', at);
     const c = this.src[this.pos++]!;
-    const utf = this.options.utf;
+    const utf = this.utf;
     switch (c) {
       case 'd': return { kind: 'set', js: '\\d', at };
       case 'w': return { kind: 'set', js: '\\w', at };
@@ -341,7 +383,7 @@ class Parser {
   private namedCodePoint(at: number): Node {
     const m = /^\{U\+([0-9A-Fa-f]{1,6})\}/.exec(this.src.slice(this.pos, this.pos + 11));
     if (m === null) this.refuse('\\N (only \\N{U+hhhh} is supported)', at);
-    if (!this.options.utf) this.refuse('\\N{U+hhhh} without (*UTF)', at);
+    if (!this.utf) this.refuse('\\N{U+hhhh} without (*UTF)', at);
     const cp = parseInt(m[1]!, 16);
     if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.refuse('\\N{U+hhhh} is not a Unicode scalar value', at);
     this.pos += m[0].length;
@@ -383,7 +425,7 @@ class Parser {
     const m = /^[0-9A-Fa-f]{0,2}/.exec(this.src.slice(this.pos, this.pos + 2))![0];
     this.pos += m.length;
     const byte = m === '' ? 0 : parseInt(m, 16);
-    if (byte >= 0x80 && this.options.utf) this.refuse('\\xhh above 0x7f under (*UTF) (a code point, not a byte)', at);
+    if (byte >= 0x80 && this.utf) this.refuse('\\xhh above 0x7f under (*UTF) (a code point, not a byte)', at);
     return byte;
   }
 
@@ -421,7 +463,7 @@ class Parser {
       set[member.byte] = 1;
     }
     this.pos++;
-    if (this.options.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
+    if (this.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
     if (this.options.caseless) foldCase(set);
     return { kind: 'set', js: setToJs(set, negate), at };
   }
@@ -436,7 +478,7 @@ class Parser {
     const e = this.src[this.pos++]!;
     const named = CLASS_ESCAPES[e];
     if (named !== undefined) {
-      if (this.options.utf && e !== e.toLowerCase()) this.refuse(`\\${e} under (*UTF) (it matches a whole UTF-8 character)`, at);
+      if (this.utf && e !== e.toLowerCase()) this.refuse(`\\${e} under (*UTF) (it matches a whole UTF-8 character)`, at);
       return { kind: 'bytes', set: named() };
     }
     if (e === 'b') return { kind: 'byte', byte: 0x08 };
@@ -456,6 +498,16 @@ const REFUSED_ESCAPES: Readonly<Record<string, string>> = {
   L: 'unsupported escape',
 };
 
+/**
+ * Whether `(?` followed by `after` opens an option setting: letters (P, C and R start other
+ * groups), `^`, `-` not followed by a digit (that is a relative reference), or `)` at once.
+ */
+function isOptionSetting(after: string): boolean {
+  const c = after[0] ?? '';
+  if (c === '-') return !/[0-9]/.test(after[1] ?? '');
+  return c === '^' || c === ')' || (/[A-Za-z]/.test(c) && !'PCR'.includes(c));
+}
+
 function describeGroup(after: string): string {
   const c = after[0] ?? '';
   if (c === '>') return 'atomic group (?>';
@@ -465,7 +517,6 @@ function describeGroup(after: string): string {
   if (c === '<' || c === 'P' || c === "'") return 'named group or named reference';
   if (c === 'R' || c === '&' || /[0-9+-]/.test(c)) return 'recursion or subroutine call';
   if (c === 'C') return 'callout (?C';
-  if (/[A-Za-z^]/.test(c)) return 'inline option setting not at the start of the pattern';
   return `unknown group syntax (?${after}`;
 }
 
@@ -646,7 +697,7 @@ class Emitter {
   readonly trailGroups: number[] = [];
   private jsGroups = 0;
 
-  constructor(private readonly options: Options, groupCount: number) {
+  constructor(groupCount: number) {
     this.groupMap = new Array<number>(groupCount).fill(0);
   }
 
@@ -657,7 +708,7 @@ class Emitter {
       if (last?.kind !== 'eol') return this.sequence(branch);
       const head = this.sequence(branch.slice(0, -1));
       this.trailGroups.push(++this.jsGroups);
-      return head + (this.options.multiline ? '(?:(\\n)|$)' : '(\\n?)$');
+      return head + (last.multiline ? '(?:(\\n)|$)' : '(\\n?)$');
     }).join('|');
   }
 
@@ -673,11 +724,11 @@ class Emitter {
 
   private node(node: Node): string {
     switch (node.kind) {
-      case 'literal': return node.bytes.map((b) => literalChar(b, this.options.caseless)).join('');
+      case 'literal': return node.bytes.map((b) => literalChar(b, node.caseless)).join('');
       case 'set': return node.js;
-      case 'any': return this.options.dotall ? '[\\s\\S]' : '[^\\n]';
-      case 'bol': return this.options.multiline ? '(?:^|(?<=\\n)(?=[\\s\\S]))' : '^';
-      case 'eol': return this.options.multiline ? '(?=\\n|$)' : '(?=\\n?$)';
+      case 'any': return node.dotall ? '[\\s\\S]' : '[^\\n]';
+      case 'bol': return node.multiline ? '(?:^|(?<=\\n)(?=[\\s\\S]))' : '^';
+      case 'eol': return node.multiline ? '(?=\\n|$)' : '(?=\\n?$)';
       case 'wordBoundary': return '\\b';
       case 'notWordBoundary': return '\\B';
       case 'group': {
@@ -718,12 +769,13 @@ class Emitter {
 const MAX_REQUIRED_RUNS = 4;
 
 /**
- * Runs of bytes every match must contain, one byte set per position (a case pair under
- * (?i)), the longest first. Only consuming items outside lookarounds count, so each run
- * lies at or after the match start.
+ * Runs of bytes every match must contain, one byte set per position (a case pair for a
+ * letter read under `i`), the longest first. Only consuming items outside lookarounds
+ * count, so each run lies at or after the match start.
  */
-function requiredRuns(tree: Alternation, caseless: boolean): ByteSet[][] {
+function requiredRuns(tree: Alternation): ByteSet[][] {
   if (tree.length !== 1) return [];
+  // One unit per position: the byte, or 0x100 + the lower-case letter for a case pair.
   const runs: number[][] = [];
   let run: number[] = [];
   const flush = (): void => {
@@ -732,7 +784,7 @@ function requiredRuns(tree: Alternation, caseless: boolean): ByteSet[][] {
   };
   const walk = (items: readonly Node[]): void => {
     for (const node of items) {
-      if (node.kind === 'literal') run.push(...node.bytes);
+      if (node.kind === 'literal') run.push(...literalUnits(node));
       else if (node.kind === 'group' && node.body.length === 1) walk(node.body[0]!);
       else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'group' && node.body.body.length === 1) {
         // The first iteration follows what came before.
@@ -740,9 +792,10 @@ function requiredRuns(tree: Alternation, caseless: boolean): ByteSet[][] {
         flush();
       } else if (node.kind === 'repeat' && node.min >= 1 && node.body.kind === 'literal') {
         // The first copy follows what came before, the last one precedes what comes next.
-        run.push(...node.body.bytes);
+        const units = literalUnits(node.body);
+        run.push(...units);
         flush();
-        run = [...node.body.bytes];
+        run = units;
       } else {
         flush();
       }
@@ -755,11 +808,15 @@ function requiredRuns(tree: Alternation, caseless: boolean): ByteSet[][] {
   return [...distinct.values()]
     .sort((a, b) => b.length - a.length)
     .slice(0, MAX_REQUIRED_RUNS)
-    .map((r) => r.map((b) => {
-      const set = bytesToSet([b]);
-      if (caseless) foldCase(set);
+    .map((r) => r.map((unit) => {
+      const set = bytesToSet([unit & 0xff]);
+      if (unit > 0xff) foldCase(set);
       return set;
     }));
+}
+
+function literalUnits(node: Extract<Node, { kind: 'literal' }>): number[] {
+  return node.bytes.map((b) => (node.caseless && isAsciiLetter(b) ? 0x100 | b | 0x20 : b));
 }
 
 function prefilter(required: readonly (readonly ByteSet[])[]): (subject: ByteString, from: number) => boolean {

@@ -1,7 +1,8 @@
 /**
  * The PCRE2 translator on hand cases: each translation rule (what Wazuh's 8-bit, non-UTF
- * PCRE2 does on bytes), the match result shape (end pointer, rc captures, start offset),
- * the required-bytes prefilter, and every refusal with the construct and offset it names.
+ * PCRE2 does on bytes), option settings and their scope, the match result shape (end
+ * pointer, rc captures, the text from an offset as a new subject), the required-bytes
+ * prefilter, and every refusal with the construct and offset it names.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,11 +31,11 @@ test('pcre2 - result shape: end is the last matched byte, captures follow pcre2_
   assert.equal(run('abc', 'abd'), null);
 });
 
-test('pcre2 - start offset: the match begins at or after it; ^ stays at 0; lookbehind and \\b see before it', () => {
+test('pcre2 - from an offset: the text from it is a new subject (Wazuh passes log + offset); end is in the whole subject', () => {
   assert.deepEqual(run('a(.)', 'abac', 1), { end: 3, captures: ['c'] });
-  assert.equal(run('^a', 'aa', 1), null);
-  assert.deepEqual(run('(?<=a)b', 'ab', 1), { end: 1, captures: [] });
-  assert.equal(run('\\bb', 'ab', 1), null);
+  assert.deepEqual(run('^a', 'ba', 1), { end: 1, captures: [] }, '^ matches at the offset');
+  assert.equal(run('(?<=a)b', 'ab', 1), null, 'lookbehind sees nothing before the offset');
+  assert.deepEqual(run('\\bb', 'ab', 1), { end: 1, captures: [] }, '\\b sees nothing before the offset');
   assert.deepEqual(run('$', 'ab', 2), { end: 1, captures: [] });
   assert.equal(run('a', 'a', 2), null, 'an offset past the end never matches');
   assert.equal(run('a', 'a', -1), null);
@@ -62,7 +63,7 @@ test('pcre2 - `$` also matches before a final LF, which stays out of the span', 
 
 test('pcre2 - (?m): ^ after an internal LF only, $ before any LF; CR is no line break', () => {
   assert.deepEqual(run('(?m)^b', 'a\nb'), { end: 2, captures: [] });
-  assert.equal(run('(?m)^', 'a\n', 1), null, 'not after the final LF');
+  assert.equal(run('(?m)\\n^', 'a\n'), null, 'not after the final LF');
   assert.deepEqual(run('(?m)a$', 'a\nb'), { end: 0, captures: [] });
   assert.ok(!matches('(?m)^b', 'a\rb'));
   assert.deepEqual(run('(?m)^LENGTH : \'(\\d+)\'\\n', "X\nLENGTH : '42'\nY"), { end: 15, captures: ['42'] });
@@ -75,6 +76,80 @@ test('pcre2 - (?U) swaps greedy and lazy; flag groups combine and unset', () => 
   assert.deepEqual(run('(?mUs)A:(.*)(?:^[A-Z\\s]+:)', 'A:1\n2\nB:'), { end: 7, captures: ['1\n2\n'] });
   assert.ok(!matches('(?i)(?-i)a', 'A'));
   assert.ok(matches('(?i-m)a', 'A'));
+});
+
+test('pcre2 - an option setting at top level lasts to the end of the pattern, later branches included', () => {
+  assert.ok(matches('^a(?i)b$', 'aB'));
+  assert.ok(!matches('^a(?i)b$', 'AB'), 'not before the setting');
+  assert.ok(matches('^a(?i)b|c$', 'C'), 'a later top-level branch');
+  assert.ok(!matches('^(?:c|a(?i)b)$', 'C'), 'not an earlier branch');
+  assert.equal(translatePcre2('a(?i)b').regexp, 'a[Bb]');
+  assert.ok(matches('^x(?m)$\\n^y', 'x\ny'), '(?m) from the middle');
+  assert.ok(!matches('^x$\\n^y', 'x\ny'));
+  assert.ok(matches('^a(?s).b', 'a\nb'));
+  assert.ok(!matches('^a.(?s)b', 'a\nb'));
+  assert.deepEqual(run('(.+)(?U)(.+)', 'abc'), { end: 2, captures: ['ab', 'c'] }, '(?U) from the middle');
+});
+
+test('pcre2 - an option setting inside a group lasts to its close, later branches of the group included', () => {
+  assert.ok(matches('^(a(?i)b)c$', 'aBc'));
+  assert.ok(!matches('^(a(?i)b)c$', 'aBC'), 'the group puts the options back at its close');
+  assert.ok(matches('^(a(?i)b|c)$', 'C'), 'a later branch of the group');
+  assert.ok(!matches('^(a(?i)b|c)$', 'Ab'));
+  assert.ok(!matches('^(?:c|(?i)b|d)$', 'C'), 'not an earlier branch');
+  assert.ok(matches('^(?:c|(?i)b|d)$', 'D'));
+  assert.ok(!matches('^((?i)a)b$', 'AB'));
+  assert.ok(matches('^((?i)a)b$', 'Ab'));
+  assert.ok(matches('^(?:(?i)a)+b$', 'aAb'), 'inside a repeated group');
+  assert.ok(!matches('^(?:(?i)a)+b$', 'aAB'));
+  assert.ok(matches('(?<=(?i)a)b', 'Ab'), 'inside a lookbehind');
+  assert.ok(!matches('(?<=(?i)a)b', 'AB'));
+  assert.ok(matches('^(?=(?i)a)A', 'A'));
+  assert.deepEqual(run('^(?:(?m)a$)\\n(b$)', 'a\nb\n'), { end: 2, captures: ['b'] }, '(?m) ends with its group');
+  assert.equal(run('^(?:(?m)a$)\\nb$\\n', 'a\nb\n\n'), null);
+});
+
+test('pcre2 - scoped settings (?i:...) and (?-i:...) hold inside their group only and capture nothing', () => {
+  assert.ok(matches('^(?i:a|b)c$', 'Bc'));
+  assert.ok(!matches('^(?i:a|b)c$', 'BC'));
+  assert.ok(matches('^(?i)(?-i:a)b$', 'aB'));
+  assert.ok(!matches('^(?i)(?-i:a)b$', 'AB'));
+  assert.deepEqual(run('(?i:(a))(b)', 'Ab'), { end: 1, captures: ['A', 'b'] });
+  assert.ok(matches('^(?i:a(?-i)b|c)d$', 'Abd'));
+  assert.ok(!matches('^(?i:a(?-i)b|c)d$', 'Cd'), 'an unscoped setting inside carries to the next branch');
+  assert.ok(!matches('^(?i:a(?-i)b|c)d$', 'AbD'), 'the outer options come back after the group');
+  assert.ok(matches('^(?s:a.)b.', 'a\nbc'));
+  assert.ok(!matches('^(?s:a.)b.', 'a\nb\n'));
+  assert.deepEqual(run('(?U:(.+))(.+)', 'abc'), { end: 2, captures: ['a', 'bc'] });
+  assert.deepEqual(run('(?U)(?-U:(a))+', 'aaa'), { end: 0, captures: ['a'] }, 'the quantifier after the group takes the outer (?U)');
+});
+
+test('pcre2 - unsetting: (?-i), (?i-s), a letter on both sides of the hyphen, (?^) (i, m, s off; U kept)', () => {
+  assert.ok(matches('(?i)a(?-i)b', 'Ab'));
+  assert.ok(!matches('(?i)a(?-i)b', 'AB'));
+  assert.ok(matches('^(?s)a(?i-s)b.', 'aBx'));
+  assert.ok(!matches('^(?s)a(?i-s)b.', 'aB\n'));
+  assert.ok(!matches('(?i-i)a', 'A'));
+  assert.ok(!matches('(?is)(?^)a.', 'A\n'));
+  assert.ok(!matches('(?is)(?^)a.', 'a\n'));
+  assert.ok(matches('(?^i)a', 'A'));
+  assert.deepEqual(run('(?U)(?^)(a+)', 'aaa'), { end: 0, captures: ['a'] });
+  assert.ok(matches('^(?)(?-)(?i-)a$', 'A'), 'empty settings');
+});
+
+test('pcre2 - Wazuh-concatenated elements with an option setting in the middle', () => {
+  // <program_name> elements ^(?i)test_ + pcre2_ + 0$, joined (the last element's type wins).
+  const program = compilePcre2('^(?i)test_pcre2_0$');
+  assert.ok(program.test('test_pcre2_0'));
+  assert.ok(program.test('TEST_Pcre2_0'));
+  assert.ok(!program.test('test_pcre2_00'));
+  assert.ok(!program.test('xtest_pcre2_0'));
+  // <match> elements "test_match " + "(?i)match_example_1".
+  const match = compilePcre2('test_match (?i)match_example_1');
+  assert.deepEqual(match.exec('test_match match_example_1'), { end: 25, captures: [] });
+  assert.deepEqual(match.exec('x test_match MATCH_Example_1'), { end: 27, captures: [] });
+  assert.equal(match.exec('TEST_MATCH match_example_1'), null, 'the text before (?i) stays case-sensitive');
+  assert.equal(match.exec('test_match match_example_9'), null);
 });
 
 test('pcre2 - (?i) folds ASCII letters only (PCRE2 default tables), in literals and classes', () => {
@@ -161,6 +236,10 @@ test('pcre2 - required runs: mandatory literal runs, longest first, case pairs u
   assert.deepEqual(runs('a\\d+bcd'), ['b|c|d', 'a']);
   assert.deepEqual(runs('a.b.cc.ddd.eeee.f'), ['e|e|e|e', 'd|d|d', 'c|c', 'a'], 'at most four, distinct');
   assert.deepEqual(runs('(*UTF)\\N{U+202E}'), ['\xe2|\x80|\xae']);
+  assert.deepEqual(runs('ab(?i)c(?-i)d'), ['a|b|Cc|d'], 'each letter folded as read');
+  assert.deepEqual(runs('test_match (?i)me'), ['t|e|s|t|_|m|a|t|c|h| |Mm|Ee']);
+  assert.deepEqual(runs('(?i:a)b.(?i)AB'), ['Aa|b', 'Aa|Bb']);
+  assert.deepEqual(runs('(?i)ab.(?-i)x.(?i)AB'), ['Aa|Bb', 'x'], 'distinct runs');
 });
 
 test('pcre2 - the prefilter checks every required run at or after the start offset, skipping quadratic scans', () => {
@@ -225,14 +304,20 @@ const REFUSALS: readonly (readonly [string, string])[] = [
   ['[\\1]', 'octal escape \\1 at offset 1'],
   ['[\\N]', '\\N in a character class at offset 1'],
   ['[\\h]', 'horizontal-space class \\h at offset 1'],
-  ['a(?i)b', 'inline option setting not at the start of the pattern at offset 1'],
-  ['(?i:a)', 'inline option setting not at the start of the pattern at offset 0'],
-  ['(?^)a', 'inline option setting not at the start of the pattern at offset 0'],
-  ['^(?i)a', 'inline option setting not at the start of the pattern at offset 1'],
-  ['(?)a', 'unknown group syntax (?)a at offset 0'],
+  ['(?~a)', 'unknown group syntax (?~a) at offset 0'],
   ['(?x)a b', 'extended mode (?x) is not supported at offset 2'],
+  ['a(?i:b(?x)c)', 'extended mode (?x) is not supported at offset 8'],
   ['(?in)a', "option letter 'n' is not supported at offset 3"],
   ['(?i-J)a', "option letter 'J' is not supported at offset 4"],
+  ['a(?-n:b)', "option letter 'n' is not supported at offset 4"],
+  ['(?i-m-s)a', 'misplaced hyphen in option setting at offset 5'],
+  ['(?^-i)a', 'misplaced hyphen in option setting at offset 3'],
+  ['(?i^)a', "unrecognized character '^' in option setting at offset 3"],
+  ['(?i!)a', "unrecognized character '!' in option setting at offset 3"],
+  ['a(?i', 'missing closing parenthesis for the group at offset 1'],
+  ['(?i:a', 'missing closing parenthesis for the group at offset 0'],
+  ['a(?i)*', 'quantifier does not follow a repeatable item at offset 5'],
+  ['(?i){2}a', 'quantifier does not follow a repeatable item at offset 4'],
   ['caf\xc3\xa9', 'non-ASCII literal (code 195) at offset 3'],
   ['café', 'non-ASCII literal (code 233) at offset 3'],
   ['[é]', 'non-ASCII literal (code 233) at offset 1'],
@@ -278,7 +363,8 @@ const REFUSALS: readonly (readonly [string, string])[] = [
   ['(*UTF)[^a]', 'negated class under (*UTF) (it matches a whole UTF-8 character) at offset 6'],
   ['(*UTF)\\xe9', '\\xhh above 0x7f under (*UTF) (a code point, not a byte) at offset 6'],
   ['(*UTF)[\\x80-\\x90]', '\\xhh above 0x7f under (*UTF) (a code point, not a byte) at offset 7'],
-  ['(*UTF)(?i)k', '(?i) under (*UTF) (Unicode case folding) at offset 0'],
+  ['(*UTF)(?i)k', '(?i) under (*UTF) (Unicode case folding) at offset 8'],
+  ['(*UTF)a(?-m:b(?si:k))', '(?i) under (*UTF) (Unicode case folding) at offset 16'],
 ];
 
 test('pcre2 - every construct outside the audited set is refused at load time, naming it and its offset', () => {
@@ -293,7 +379,8 @@ test('pcre2 - every construct outside the audited set is refused at load time, n
 
 test('pcre2 - the audited constructs around the refusals are accepted', () => {
   for (const pattern of ['(?<=ab|c)d', '(?<!a\\d{2})b', '(?<=a(?:b|c))d', '(?:(a)b)+', '(a)?', '(?:ab|cd)+', '\\0',
-    '[\\d-]', '[\\w.-]+', '(?i)(?m)(?s)(?U)a', '(*UTF)(?m)\\N{U+41}$', 'a{2}?', '(?:x(?=(a)))+', '']) {
+    '[\\d-]', '[\\w.-]+', '(?i)(?m)(?s)(?U)a', '(*UTF)(?m)\\N{U+41}$', 'a{2}?', '(?:x(?=(a)))+', '',
+    'a(?i)b', '(?i:a)', '(?^)a', '(?)a', '(?-:a)', '(*UTF)(?-i)k', '(*UTF)a(?m-s:b)']) {
     assert.doesNotThrow(() => compilePcre2(pattern), pattern);
   }
 });
