@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ANALYSISD_DEFAULT_LOG_ALERT_LEVEL, LOGTEST_DEFAULT_LOG_ALERT_LEVEL, parseTimeValue, readOssecConf,
+  ANALYSISD_DEFAULT_LOG_ALERT_LEVEL, LOGTEST_DEFAULT_LOG_ALERT_LEVEL, parseTimeValue, readAnalysisConf,
 } from '../../../../engine/ruleset/config.js';
 import { RulesetLoadError } from '../../../../engine/types.js';
 import { OsXmlError } from '../../../../engine/xml/os-xml.js';
@@ -52,7 +52,7 @@ const MANAGER = `<!-- a manager's configuration, trimmed -->
 
 function refused(text: string): RulesetLoadError {
   try {
-    readOssecConf(text, 'etc/ossec.conf');
+    readAnalysisConf(text, 'etc/ossec.conf');
   } catch (error) {
     assert.ok(error instanceof RulesetLoadError, String(error));
     assert.equal(error.file, 'etc/ossec.conf');
@@ -64,7 +64,7 @@ function refused(text: string): RulesetLoadError {
 const conf = (body: string): string => `<ossec_config>\n${body}\n</ossec_config>\n`;
 
 test('a manager configuration: ruleset, levels, hidden cluster, logtest settings', () => {
-  const read = readOssecConf(MANAGER);
+  const read = readAnalysisConf(MANAGER);
   assert.equal(read.file, 'etc/ossec.conf');
   assert.equal(read.rulesets.length, 1);
   const [block] = read.rulesets;
@@ -82,7 +82,7 @@ test('a manager configuration: ruleset, levels, hidden cluster, logtest settings
 });
 
 test('without <alerts>, analysisd alerts from level 1 and a logtest session from level 0', () => {
-  const read = readOssecConf(conf('<global><logall>no</logall></global>'));
+  const read = readAnalysisConf(conf('<global><logall>no</logall></global>'));
   assert.deepEqual(read.logAlertLevel, { analysisd: ANALYSISD_DEFAULT_LOG_ALERT_LEVEL, logtest: LOGTEST_DEFAULT_LOG_ALERT_LEVEL });
   assert.deepEqual(read.logAlertLevel, { analysisd: 1, logtest: 0 });
   assert.deepEqual(read.alerts, { logAlertLevel: undefined, emailAlertLevel: undefined });
@@ -92,7 +92,7 @@ test('without <alerts>, analysisd alerts from level 1 and a logtest session from
 });
 
 test('every <ossec_config> counts, later ones override levels; other roots and $VARs are ignored', () => {
-  const read = readOssecConf(
+  const read = readAnalysisConf(
     '<var name="LEVEL">9</var>\n' +
     '<ossec_config><alerts><log_alert_level>3</log_alert_level></alerts>\n' +
     '<ruleset><list>etc/lists/a</list></ruleset></ossec_config>\n' +
@@ -112,7 +112,7 @@ test('every <ossec_config> counts, later ones override levels; other roots and $
 });
 
 test('ruleset: dir patterns, and the options Wazuh refuses', () => {
-  const read = readOssecConf(conf(
+  const read = readAnalysisConf(conf(
     '<ruleset><decoder_dir pattern="_decoders.xml$">etc/decoders</decoder_dir>' +
     '<rule_dir PATTERN="a" pattern="^local">etc/rules</rule_dir></ruleset>'));
   assert.deepEqual(read.rulesets[0]?.decoderDirs.map((dir) => dir.pattern), ['_decoders.xml$']);
@@ -131,15 +131,15 @@ test('an empty section is refused (logtest 7311), an empty <ossec_config> is not
     assert.equal(error.line, 3);
     assert.match(error.reason, /empty/);
   }
-  assert.deepEqual(readOssecConf('<ossec_config></ossec_config>').rulesets, []);
+  assert.deepEqual(readAnalysisConf('<ossec_config></ossec_config>').rulesets, []);
   assert.match(refused('<!-- nothing -->\n').reason, /no configuration block/);
   assert.ok(refused('<ossec_config>\n<alerts>') instanceof OsXmlError, 'XML faults come from the parser');
 });
 
 test('alerts: digits only, kept to a byte as Wazuh stores them', () => {
-  assert.deepEqual(readOssecConf(conf('<alerts><log_alert_level>300</log_alert_level></alerts>')).logAlertLevel,
+  assert.deepEqual(readAnalysisConf(conf('<alerts><log_alert_level>300</log_alert_level></alerts>')).logAlertLevel,
     { analysisd: 44, logtest: 44 });
-  assert.equal(readOssecConf(conf('<alerts><log_alert_level>99999999999999999999</log_alert_level></alerts>'))
+  assert.equal(readAnalysisConf(conf('<alerts><log_alert_level>99999999999999999999</log_alert_level></alerts>'))
     .alerts.logAlertLevel, 255);
   for (const bad of ['', ' 3', '-1', '3a']) {
     const error = refused(conf(`<alerts>\n<log_alert_level>${bad}</log_alert_level></alerts>`));
@@ -149,13 +149,13 @@ test('alerts: digits only, kept to a byte as Wazuh stores them', () => {
 });
 
 test('cluster: what alerts carry', () => {
-  const shown = readOssecConf(conf('<cluster><node_name>worker-1</node_name><disabled>no</disabled></cluster>'));
+  const shown = readAnalysisConf(conf('<cluster><node_name>worker-1</node_name><disabled>no</disabled></cluster>'));
   assert.deepEqual(shown.alertCluster, { name: 'wazuh', node: 'worker-1' });
-  assert.deepEqual(readOssecConf(conf('<cluster><name>prod</name><node_type>worker</node_type></cluster>')).alertCluster,
+  assert.deepEqual(readAnalysisConf(conf('<cluster><name>prod</name><node_type>worker</node_type></cluster>')).alertCluster,
     { name: 'prod' });
-  assert.equal(readOssecConf(conf('<cluster><hidden>yes</hidden></cluster>')).alertCluster, undefined);
-  assert.equal(readOssecConf(conf('<cluster><disabled>yes</disabled><hidden>no</hidden></cluster>')).alertCluster, undefined);
-  const twice = readOssecConf(
+  assert.equal(readAnalysisConf(conf('<cluster><hidden>yes</hidden></cluster>')).alertCluster, undefined);
+  assert.equal(readAnalysisConf(conf('<cluster><disabled>yes</disabled><hidden>no</hidden></cluster>')).alertCluster, undefined);
+  const twice = readAnalysisConf(
     '<ossec_config><cluster><name>a</name><hidden>yes</hidden></cluster></ossec_config>' +
     '<ossec_config><cluster><node_name>n</node_name></cluster></ossec_config>');
   assert.deepEqual(twice.alertCluster, { name: 'a', node: 'n' }, 'each block resets hidden; names carry over');
@@ -169,7 +169,7 @@ test('cluster: what alerts carry', () => {
 });
 
 test('rule_test: caps with warnings 7000-7002, auto threads, and invalid values that only disable logtest', () => {
-  const capped = readOssecConf(conf(
+  const capped = readAnalysisConf(conf(
     '<rule_test><threads>200</threads><max_sessions>600</max_sessions><session_timeout>400d</session_timeout>' +
     '<enabled>no</enabled></rule_test>')).ruleTest;
   assert.deepEqual({ ...capped, warnings: [] }, { enabled: false, threads: 128, maxSessions: 500, sessionTimeout: 31_536_000, warnings: [] });
@@ -178,15 +178,15 @@ test('rule_test: caps with warnings 7000-7002, auto threads, and invalid values 
     '(7001): Number of maximum users connected in logtest too high. Only allows 500 users',
     '(7002): Number of maximum user timeouts in logtest too high. Only allows 31536000s maximum timeouts',
   ]);
-  assert.equal(readOssecConf(conf('<rule_test><threads>auto</threads></rule_test>')).ruleTest.threads, 'auto');
-  assert.equal(readOssecConf(conf('<rule_test><max_sessions> +12</max_sessions></rule_test>')).ruleTest.maxSessions, 12);
-  assert.equal(readOssecConf(conf('<rule_test><threads></threads></rule_test>')).ruleTest.threads, 0, "'' reads as 0 in C");
+  assert.equal(readAnalysisConf(conf('<rule_test><threads>auto</threads></rule_test>')).ruleTest.threads, 'auto');
+  assert.equal(readAnalysisConf(conf('<rule_test><max_sessions> +12</max_sessions></rule_test>')).ruleTest.maxSessions, 12);
+  assert.equal(readAnalysisConf(conf('<rule_test><threads></threads></rule_test>')).ruleTest.threads, 0, "'' reads as 0 in C");
   for (const [bad, element] of [
     ['<threads>-1</threads>', 'threads'], ['<threads>2 </threads>', 'threads'], ['<max_sessions>65535</max_sessions>', 'max_sessions'],
     ['<session_timeout>0</session_timeout>', 'session_timeout'], ['<session_timeout>10y</session_timeout>', 'session_timeout'],
     ['<enabled>on</enabled>', 'enabled'], ['<other>1</other>', 'other'],
   ] as const) {
-    const read = readOssecConf(conf(`<rule_test>\n${bad}</rule_test>\n<alerts><log_alert_level>5</log_alert_level></alerts>`));
+    const read = readAnalysisConf(conf(`<rule_test>\n${bad}</rule_test>\n<alerts><log_alert_level>5</log_alert_level></alerts>`));
     assert.equal(read.ruleTest.error?.element, element, bad);
     assert.equal(read.ruleTest.error?.line, 3);
     assert.equal(read.logAlertLevel.analysisd, 5, 'the rest of the configuration still counts');

@@ -5,7 +5,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { readOssecConf } from '../../../../engine/ruleset/config.js';
+import { readAnalysisConf } from '../../../../engine/ruleset/config.js';
 import { orderRulesetFiles, rulesetDirectories } from '../../../../engine/ruleset/files.js';
 import { RulesetLoadError } from '../../../../engine/types.js';
 import { missingData, upstreamData } from '../../../harness/upstream-data.js';
@@ -24,8 +24,8 @@ const STOCK_BLOCK = `<ossec_config>
   </ruleset>
 </ossec_config>`;
 
-const conf = (ruleset: string): ReturnType<typeof readOssecConf> =>
-  readOssecConf(`<ossec_config>${ruleset}</ossec_config>`, 'etc/ossec.conf');
+const conf = (ruleset: string): ReturnType<typeof readAnalysisConf> =>
+  readAnalysisConf(`<ossec_config>${ruleset}</ossec_config>`, 'etc/ossec.conf');
 
 const listing = (entries: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(entries));
 
@@ -36,7 +36,7 @@ test('the stock ruleset with the manager default block', (t) => {
     t.skip(missingData('wazuh-ruleset-v4.14.5', 'decoders'));
     return;
   }
-  const read = readOssecConf(STOCK_BLOCK);
+  const read = readAnalysisConf(STOCK_BLOCK);
   assert.deepEqual(rulesetDirectories(read), ['ruleset/decoders', 'ruleset/rules', 'etc/decoders', 'etc/rules']);
   // readdir order is not sorted: hand the names over reversed to prove the order is ours.
   const files = orderRulesetFiles(read, listing({
@@ -98,7 +98,7 @@ test('an include comes before directory files of the same basename; a missing di
 });
 
 test('a later block replaces what it yields and leaves the rest', () => {
-  const read = readOssecConf(
+  const read = readAnalysisConf(
     '<ossec_config><ruleset><decoder_dir>A</decoder_dir><rule_dir>R1</rule_dir><list>L1</list></ruleset></ossec_config>' +
     '<ossec_config><ruleset><decoder_dir>B</decoder_dir><rule_dir>R2</rule_dir></ruleset></ossec_config>');
   const files = orderRulesetFiles(read, listing({ A: ['a.xml'], R1: ['r1.xml'], R2: ['r2.xml'] }));
@@ -107,9 +107,9 @@ test('a later block replaces what it yields and leaves the rest', () => {
 
 test('no decoder file at all: analysisd reads the default directories again, logtest does not', () => {
   const defaults = listing({ 'ruleset/decoders': ['d.xml'], 'ruleset/rules': ['r.xml'], R: ['mine.xml'] });
-  assert.deepEqual(orderRulesetFiles(readOssecConf('<ossec_config/>'), defaults),
+  assert.deepEqual(orderRulesetFiles(readAnalysisConf('<ossec_config/>'), defaults),
     { decoders: ['ruleset/decoders/d.xml'], rules: ['ruleset/rules/r.xml'], lists: [] });
-  assert.deepEqual(orderRulesetFiles(readOssecConf('<ossec_config/>'), defaults, { daemon: 'logtest' }),
+  assert.deepEqual(orderRulesetFiles(readAnalysisConf('<ossec_config/>'), defaults, { daemon: 'logtest' }),
     { decoders: [], rules: [], lists: [] });
   const noDecoders = conf('<ruleset><decoder_dir>empty</decoder_dir><rule_dir>R</rule_dir><list>L</list></ruleset>');
   assert.deepEqual(orderRulesetFiles(noDecoders, defaults),
