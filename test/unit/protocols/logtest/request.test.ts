@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { printJsonText } from '../../../../protocols/logtest/json.js';
+import { printJsonText } from '../../../../protocols/cjson.js';
 import { checkRequest, escapeLocation, logtestQueueLine, type LogtestRequest } from '../../../../protocols/logtest/request.js';
 import { errorReply } from '../../../../protocols/logtest/response.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
   CJSON_NESTING_LIMIT, JsonObject, formatCJsonNumber, parseJson, printJson, printJsonText, toJsonValue, type JsonValue,
-} from '../../../../protocols/logtest/json.js';
+} from '../../../protocols/cjson.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 

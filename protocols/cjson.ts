@@ -1,5 +1,5 @@
 /**
- * JSON as Wazuh's C daemons read and print it (cJSON 1.7.18), for the logtest socket.
+ * JSON as Wazuh's C daemons read and print it (cJSON 1.7.18).
  *
  * Why not JSON.parse/JSON.stringify: the logtest server must accept what cJSON accepts
  * and refuse what it refuses, at the same byte offset (the 7307 error quotes it):
