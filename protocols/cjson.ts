@@ -1,19 +1,24 @@
 /**
- * JSON as Wazuh's C daemons read and print it (cJSON 1.7.18).
+ * JSON as Wazuh's C daemons read and print it (cJSON 1.7.18): the logtest socket, the
+ * JSON decoder and the alert JSON all go through this one module.
  *
- * Why not JSON.parse/JSON.stringify: the logtest server must accept what cJSON accepts
- * and refuse what it refuses, at the same byte offset (the 7307 error quotes it):
- *  - the text ends at the first NUL byte (the C server hands cJSON a C string);
+ * Why not JSON.parse/JSON.stringify: we must accept what cJSON accepts and refuse what it
+ * refuses, at the same byte offset (logtest's 7307 error quotes it):
+ *  - the text ends at the first NUL byte (the C hands cJSON a C string);
  *  - bytes after the top-level value are ignored;
- *  - raw control bytes inside strings are accepted, escapes are cJSON's (`\u` with bad
- *    hex digits decodes to U+0000, lone low surrogates fail);
+ *  - any byte up to 0x20 is whitespace, raw control bytes inside strings are accepted,
+ *    escapes are cJSON's (`\u` with bad hex digits decodes to U+0000, lone low
+ *    surrogates fail);
  *  - numbers are what strtod reads from at most 63 of `0-9 + - e E .` (so `012`, `1.`,
  *    `-.5` parse, and `1e5e5` stops after `1e5`);
  *  - objects keep every member in order, duplicates included; lookups take the first;
  *  - nesting deeper than 1000 fails.
- * Printing is cJSON_PrintUnformatted: no spaces, only `"` `\` and bytes below 0x20 are
- * escaped (`\b \f \n \r \t`, else `\u00xx`), numbers as `%1.15g`, or `%1.17g` when the
- * 15-digit text does not read back (within DBL_EPSILON) to the same double.
+ * Printing: cJSON_PrintUnformatted (no spaces) or cJSON_Print (tabs and newlines in
+ * objects, `, ` in arrays, one more indent level per enclosing array or object). Only
+ * `"` `\` and bytes below 0x20 are escaped (`\b \f \n \r \t`, else `\u00xx`). Numbers:
+ * `%d` when the double equals its saturated int (so -0 prints `0`), else `%1.15g`, or
+ * `%1.17g` when the 15-digit text does not read back (within DBL_EPSILON) as the same
+ * double.
  *
  * Strings are ByteStrings: one UTF-16 code unit per byte (a latin1 view of the bytes, the
  * engine's convention), so invalid UTF-8 survives a parse and a print unchanged. Like
@@ -22,6 +27,7 @@
  * UTF-8 bytes, so ASCII and such text print the same either way; characters 0x80-0xFF
  * are always taken as bytes.
  */
+import { formatGeneral } from './c-format.js';
 
 /** Bytes as a string, one code unit per byte (`Buffer.toString('latin1')`). */
 export type ByteString = string;
@@ -56,6 +62,13 @@ export class JsonObject {
     return this;
   }
 
+  /** Removes the first member of that name (cJSON_DeleteItemFromObjectCaseSensitive). */
+  delete(key: ByteString): this {
+    const at = this.entries.findIndex(([k]) => k === key);
+    if (at >= 0) this.entries.splice(at, 1);
+    return this;
+  }
+
   get size(): number {
     return this.entries.length;
   }
@@ -82,20 +95,27 @@ export type JsonParseOutcome =
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
 
-/** One cJSON parse over the bytes before the first NUL; `position` is where cJSON stopped. */
-export function parseJson(input: Uint8Array): JsonParseOutcome {
-  const nul = input.indexOf(0);
-  return new CJsonParser(nul < 0 ? input : input.subarray(0, nul)).run();
+/**
+ * One cJSON parse (cJSON_ParseWithOpts, trailing text allowed) over the bytes before the
+ * first NUL; on failure `position` is the byte offset where cJSON stopped.
+ */
+export function parseJson(input: Uint8Array | ByteString): JsonParseOutcome {
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.length).toString('latin1');
+  const nul = text.indexOf('\0');
+  return new CJsonParser(nul < 0 ? text : text.slice(0, nul)).run();
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /** Does `c` belong to the characters parse_number copies? */
 function isNumberChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x65 || c === 0x45 || c === 0x2e;
+  return isDigit(c) || c === 0x2b || c === MINUS || c === 0x65 || c === 0x45 || c === DOT;
 }
-
-/** The prefix strtod reads from parse_number's characters (no leading blanks, hex or words can occur there). */
-const STRTOD_PREFIX = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
 
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -109,13 +129,15 @@ class CJsonParser {
   private readonly length: number;
   private offset = 0;
   private depth = 0;
+  /** The first backslash at or after the last string searched (Infinity for none). */
+  private nextBackslash = -1;
 
-  constructor(private readonly text: Uint8Array) {
+  constructor(private readonly text: ByteString) {
     this.length = text.length + 1;
   }
 
   run(): JsonParseOutcome {
-    if (this.length > 4 && this.text[0] === 0xef && this.text[1] === 0xbb && this.text[2] === 0xbf) this.offset = 3;
+    if (this.length > 4 && this.text.startsWith('\xef\xbb\xbf')) this.offset = 3;
     this.skipWhitespace();
     const value = this.parseValue();
     if (value !== undefined) return { ok: true, value };
@@ -124,7 +146,7 @@ class CJsonParser {
 
   /** The byte at `i`; the terminating NUL reads as 0. */
   private at(i: number): number {
-    return i < this.text.length ? (this.text[i] as number) : 0;
+    return i < this.text.length ? this.text.charCodeAt(i) : 0;
   }
 
   private canAccess(i = 0): boolean {
@@ -137,62 +159,86 @@ class CJsonParser {
     if (this.offset === this.length) this.offset--;
   }
 
-  private startsWith(word: string): boolean {
-    if (this.offset + word.length > this.length) return false;
-    for (let i = 0; i < word.length; i++) if (this.at(this.offset + i) !== word.charCodeAt(i)) return false;
-    return true;
-  }
-
   /** undefined on failure, with `offset` where cJSON leaves it. */
   private parseValue(): JsonValue | undefined {
-    if (this.startsWith('null')) { this.offset += 4; return null; }
-    if (this.startsWith('false')) { this.offset += 5; return false; }
-    if (this.startsWith('true')) { this.offset += 4; return true; }
+    const text = this.text;
+    if (text.startsWith('null', this.offset)) { this.offset += 4; return null; }
+    if (text.startsWith('false', this.offset)) { this.offset += 5; return false; }
+    if (text.startsWith('true', this.offset)) { this.offset += 4; return true; }
     if (!this.canAccess()) return undefined;
     const c = this.at(this.offset);
     if (c === QUOTE) return this.parseString();
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+    if (c === MINUS || isDigit(c)) return this.parseNumber();
     if (c === 0x5b) return this.parseArray();
     if (c === 0x7b) return this.parseObject();
     return undefined;
   }
 
+  /** strtod over what parse_number copied: the longest prefix that is a number, at least one digit. */
   private parseNumber(): number | undefined {
-    let n = 0;
-    while (n < NUMBER_CHARS_MAX && this.canAccess(n) && isNumberChar(this.at(this.offset + n))) n++;
-    const chars = String.fromCharCode(...this.text.subarray(this.offset, this.offset + n));
-    const read = STRTOD_PREFIX.exec(chars);
-    if (!read) return undefined;
-    this.offset += read[0].length;
-    return Number(read[0]);
+    const text = this.text;
+    const start = this.offset;
+    const limit = Math.min(text.length, start + NUMBER_CHARS_MAX);
+    let copied = start;
+    while (copied < limit && isNumberChar(text.charCodeAt(copied))) copied++;
+    const digitsFrom = (i: number): number => {
+      while (i < copied && isDigit(text.charCodeAt(i))) i++;
+      return i;
+    };
+    let i = text.charCodeAt(start) === MINUS ? start + 1 : start;
+    const intEnd = digitsFrom(i);
+    let digits = intEnd - i;
+    i = intEnd;
+    if (i < copied && text.charCodeAt(i) === DOT) {
+      const fractionEnd = digitsFrom(i + 1);
+      digits += fractionEnd - (i + 1);
+      i = fractionEnd;
+    }
+    if (digits === 0) return undefined;
+    const e = text.charCodeAt(i);
+    if (i < copied && (e === 0x65 || e === 0x45)) {
+      const sign = text.charCodeAt(i + 1);
+      const expFrom = i + 1 < copied && (sign === 0x2b || sign === MINUS) ? i + 2 : i + 1;
+      const expEnd = digitsFrom(expFrom);
+      if (expEnd > expFrom) i = expEnd;
+    }
+    this.offset = i;
+    return Number(text.slice(start, i));
+  }
+
+  private backslashFrom(from: number): number {
+    if (this.nextBackslash < from) {
+      const found = this.text.indexOf('\\', from);
+      this.nextBackslash = found < 0 ? Infinity : found;
+    }
+    return this.nextBackslash;
   }
 
   private parseString(): ByteString | undefined {
+    const text = this.text;
     const open = this.offset;
     // On any failure cJSON leaves the offset just after the opening quote, or at the failing escape.
     const failAt = (pos: number): undefined => { this.offset = pos; return undefined; };
     if (this.at(open) !== QUOTE) return failAt(open + 1);
+    const quote = text.indexOf('"', open + 1);
+    if (quote < 0) return failAt(open + 1);
+    if (this.backslashFrom(open + 1) > quote) {
+      this.offset = quote + 1;
+      return text.slice(open + 1, quote);
+    }
     // The closing quote must come before the terminating NUL (an escape may not hide it).
-    const text = this.text;
     let end = open + 1;
     while (end < text.length) {
-      const c = text[end];
+      const c = text.charCodeAt(end);
       if (c === QUOTE) break;
       end += c === BACKSLASH ? 2 : 1;
     }
     if (end >= text.length) return failAt(open + 1);
-    const raw = this.text.subarray(open + 1, end);
-    let value: ByteString;
-    if (raw.indexOf(BACKSLASH) < 0) {
-      value = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
-    } else {
-      const decoded = unescapeString(raw);
-      if (typeof decoded === 'number') return failAt(open + 1 + decoded);
-      value = decoded;
-    }
+    const decoded = unescapeString(text, open + 1, end);
+    if (typeof decoded === 'number') return failAt(decoded);
     this.offset = end + 1;
-    const nul = value.indexOf('\0');
-    return nul < 0 ? value : value.slice(0, nul);
+    const nul = decoded.indexOf('\0');
+    return nul < 0 ? decoded : decoded.slice(0, nul);
   }
 
   private parseArray(): JsonValue[] | undefined {
@@ -250,71 +296,90 @@ class CJsonParser {
   }
 }
 
+const SHORT_UNESCAPES: Readonly<Record<number, string>> = {
+  0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t', [QUOTE]: '"', [BACKSLASH]: '\\', 0x2f: '/',
+};
+
 /**
- * Decodes the escapes of a string body (cJSON's second pass). Returns the decoded bytes,
- * or the offset in `raw` of the escape that failed.
+ * Decodes the escapes of the string body text[from, to) (cJSON's second pass). Returns
+ * the decoded bytes, or the offset in `text` of the escape that failed.
  */
-function unescapeString(raw: Uint8Array): ByteString | number {
-  // The output is never longer than the escaped text.
-  const out = Buffer.allocUnsafe(raw.length);
-  let n = 0;
-  let p = 0;
-  while (p < raw.length) {
-    const c = raw[p] as number;
-    if (c !== BACKSLASH) { out[n++] = c; p++; continue; }
-    const kind = raw[p + 1] as number;
-    let used = 2;
-    switch (kind) {
-      case 0x62: out[n++] = 0x08; break;
-      case 0x66: out[n++] = 0x0c; break;
-      case 0x6e: out[n++] = 0x0a; break;
-      case 0x72: out[n++] = 0x0d; break;
-      case 0x74: out[n++] = 0x09; break;
-      case QUOTE: case BACKSLASH: case 0x2f: out[n++] = kind; break;
-      case 0x75: {
-        const decoded = utf16Escape(raw, p);
-        if (decoded === null) return p;
-        for (const b of decoded.bytes) out[n++] = b;
-        used = decoded.used;
-        break;
-      }
-      default: return p;
+function unescapeString(text: ByteString, from: number, to: number): ByteString | number {
+  let out = '';
+  let run = from;
+  for (let p = text.indexOf('\\', from); p >= 0 && p < to; p = text.indexOf('\\', run)) {
+    out += text.slice(run, p);
+    const kind = text.charCodeAt(p + 1);
+    if (kind === 0x75) {
+      const decoded = utf16Escape(text, p, to);
+      if (decoded === undefined) return p;
+      out += decoded.bytes;
+      run = p + decoded.used;
+    } else {
+      const simple = SHORT_UNESCAPES[kind];
+      if (simple === undefined) return p;
+      out += simple;
+      run = p + 2;
     }
-    p += used;
   }
-  return out.toString('latin1', 0, n);
+  return out + text.slice(run, to);
 }
 
 /** parse_hex4: four hex digits, or 0 as soon as one is not a hex digit. */
-function hex4(raw: Uint8Array, at: number): number {
+function hex4(text: ByteString, at: number): number {
   let h = 0;
   for (let i = 0; i < 4; i++) {
-    const d = hexDigit(raw[at + i] ?? 0);
+    const d = hexDigit(text.charCodeAt(at + i));
     if (d < 0) return 0;
     h = (h << 4) | d;
   }
   return h;
 }
 
-/** `\uXXXX` (or a surrogate pair) at `p`: its UTF-8 bytes and the escape's length, or null. */
-function utf16Escape(raw: Uint8Array, p: number): { bytes: number[]; used: number } | null {
-  if (raw.length - p < 6) return null;
-  const first = hex4(raw, p + 2);
-  if (first >= 0xdc00 && first <= 0xdfff) return null;
-  let cp = first;
-  let used = 6;
-  if (first >= 0xd800 && first <= 0xdbff) {
-    const second = p + 6;
-    if (raw.length - second < 6 || raw[second] !== BACKSLASH || raw[second + 1] !== 0x75) return null;
-    const low = hex4(raw, second + 2);
-    if (low < 0xdc00 || low > 0xdfff) return null;
-    cp = 0x10000 + (((first & 0x3ff) << 10) | (low & 0x3ff));
-    used = 12;
-  }
-  if (cp < 0x80) return { bytes: [cp], used };
-  if (cp < 0x800) return { bytes: [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)], used };
-  if (cp < 0x10000) return { bytes: [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)], used };
-  return { bytes: [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)], used };
+/** `\uXXXX` (or a surrogate pair) at `p`, before `to`: its UTF-8 bytes and the escape's length. */
+function utf16Escape(text: ByteString, p: number, to: number): { bytes: ByteString; used: number } | undefined {
+  if (to - p < 6) return undefined;
+  const first = hex4(text, p + 2);
+  if (first >= 0xdc00 && first <= 0xdfff) return undefined;
+  if (first < 0xd800 || first > 0xdbff) return { bytes: utf8Bytes(first), used: 6 };
+  const second = p + 6;
+  if (to - second < 6 || text.charCodeAt(second) !== BACKSLASH || text.charCodeAt(second + 1) !== 0x75) return undefined;
+  const low = hex4(text, second + 2);
+  if (low < 0xdc00 || low > 0xdfff) return undefined;
+  return { bytes: utf8Bytes(0x10000 + (((first & 0x3ff) << 10) | (low & 0x3ff))), used: 12 };
+}
+
+function utf8Bytes(cp: number): ByteString {
+  const b = String.fromCharCode;
+  if (cp < 0x80) return b(cp);
+  if (cp < 0x800) return b(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
+  if (cp < 0x10000) return b(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+  return b(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Numbers
+
+/** cJSON's valueint: the double cast to int, saturated at INT_MIN and INT_MAX. */
+export function cjsonInt(d: number): number {
+  if (d >= 2147483647) return 2147483647;
+  if (d <= -2147483648) return -2147483648;
+  return Math.trunc(d);
+}
+
+/** True when the 15-digit text reads back close enough (cJSON's compare_double). */
+function closeEnough(a: number, b: number): boolean {
+  return Math.abs(a - b) <= Math.max(Math.abs(a), Math.abs(b)) * Number.EPSILON;
+}
+
+/** A number as cJSON's print_number writes it. */
+export function formatCJsonNumber(d: number): string {
+  if (!Number.isFinite(d)) return 'null';
+  const asInt = cjsonInt(d);
+  // -0 equals its int 0 and prints as `0`; String(-0) is '0' too.
+  if (d === asInt) return String(asInt);
+  const short = formatGeneral(d, 15);
+  return closeEnough(Number(short), d) ? short : formatGeneral(d, 17);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -324,6 +389,11 @@ const ESCAPES: readonly string[] = Array.from({ length: 0x20 }, (_, c) => `\\u${
 const SHORT_ESCAPES: Readonly<Record<number, string>> = { 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x22: '\\"', 0x5c: '\\\\' };
 const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
 const ABOVE_BYTE = /[^\x00-\xff]+/g;
+const TABS = Array.from({ length: 16 }, (_, n) => '\t'.repeat(n));
+
+function tabs(n: number): string {
+  return TABS[n] ?? '\t'.repeat(n);
+}
 
 /** print_string_ptr on a ByteString (a C string: it ends at its first NUL). */
 function printString(s: string): string {
@@ -341,72 +411,10 @@ function printString(s: string): string {
   return `${out}${text.slice(from)}"`;
 }
 
-/** True when the 15-digit text reads back close enough (cJSON's compare_double). */
-function closeEnough(a: number, b: number): boolean {
-  return Math.abs(a - b) <= Math.max(Math.abs(a), Math.abs(b)) * Number.EPSILON;
-}
+type PlainObject = { readonly [key: string]: JsonInput | undefined };
 
-/** A number as cJSON prints it. */
-export function formatCJsonNumber(d: number): string {
-  if (!Number.isFinite(d)) return 'null';
-  if (Number.isInteger(d) && Math.abs(d) < 1e15) return Object.is(d, -0) ? '-0' : String(d);
-  const short = formatG(d, 15);
-  return closeEnough(Number(short), d) ? short : formatG(d, 17);
-}
-
-/** The exact decimal value of a finite double: digits × 10^exponent, digits without trailing zeros. */
-function exactDecimal(d: number): { digits: string; exponent: number } {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(d));
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const biased = hi >>> 20;
-  let mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
-  if (biased !== 0) mantissa |= 1n << 52n;
-  const binary = (biased === 0 ? 1 : biased) - 1075;
-  let digits: string;
-  let exponent: number;
-  if (binary >= 0) {
-    digits = (mantissa << BigInt(binary)).toString();
-    exponent = 0;
-  } else {
-    digits = (mantissa * 5n ** BigInt(-binary)).toString();
-    exponent = binary;
-  }
-  const trimmed = digits.replace(/0+$/, '');
-  return { digits: trimmed, exponent: exponent + (digits.length - trimmed.length) };
-}
-
-/** printf's `%1.<p>g` (glibc: exact value, ties to even). */
-function formatG(d: number, p: number): string {
-  const sign = d < 0 || Object.is(d, -0) ? '-' : '';
-  if (d === 0) return `${sign}0`;
-  const exact = exactDecimal(d);
-  let digits = exact.digits;
-  let point = digits.length + exact.exponent; // value = 0.digits × 10^point
-  if (digits.length > p) {
-    const rest = digits.slice(p);
-    let kept = digits.slice(0, p);
-    const first = rest.charCodeAt(0) - 0x30;
-    const up = first > 5 || (first === 5 && (rest.length > 1 || (kept.charCodeAt(p - 1) - 0x30) % 2 === 1));
-    if (up) {
-      const bumped = (BigInt(kept) + 1n).toString();
-      if (bumped.length > kept.length) point++;
-      kept = bumped.slice(0, p);
-    }
-    digits = kept.replace(/0+$/, '');
-  }
-  const x = point - 1; // decimal exponent of the first digit
-  if (x < -4 || x >= p) {
-    const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    return `${sign}${mantissa}e${x < 0 ? '-' : '+'}${String(Math.abs(x)).padStart(2, '0')}`;
-  }
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
-function printValue(value: JsonInput | undefined, out: string[]): void {
+/** print_value; `depth` counts the arrays and objects around the value (formatted printing indents by it). */
+function printValue(value: JsonInput | undefined, out: string[], formatted: boolean, depth: number): void {
   if (value === null || value === undefined) { out.push('null'); return; }
   switch (typeof value) {
     case 'boolean': out.push(value ? 'true' : 'false'); return;
@@ -417,23 +425,25 @@ function printValue(value: JsonInput | undefined, out: string[]): void {
   if (Array.isArray(value)) {
     out.push('[');
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(',');
-      printValue(value[i] as JsonInput, out);
+      if (i > 0) out.push(formatted ? ', ' : ',');
+      printValue(value[i] as JsonInput, out, formatted, depth + 1);
     }
     out.push(']');
     return;
   }
-  out.push('{');
+  out.push(formatted ? '{\n' : '{');
   let first = true;
   const member = (key: string, v: JsonInput | undefined): void => {
     if (v === undefined) return;
-    if (!first) out.push(',');
+    if (!first) out.push(formatted ? ',\n' : ',');
     first = false;
-    out.push(printString(key), ':');
-    printValue(v, out);
+    if (formatted) out.push(tabs(depth + 1));
+    out.push(printString(key), formatted ? ':\t' : ':');
+    printValue(v, out, formatted, depth + 1);
   };
   if (value instanceof JsonObject) for (const [k, v] of value.entries) member(k, v);
-  else for (const k of Object.keys(value)) member(k, (value as { readonly [key: string]: JsonInput | undefined })[k]);
+  else for (const k of Object.keys(value)) member(k, (value as PlainObject)[k]);
+  if (formatted) out.push(first ? tabs(depth) : `\n${tabs(depth)}`);
   out.push('}');
 }
 
@@ -443,21 +453,30 @@ export function toJsonValue(value: JsonInput | undefined): JsonValue {
   if (typeof value !== 'object' || value instanceof JsonObject) return value;
   if (Array.isArray(value)) return value.map((item: JsonInput | undefined) => toJsonValue(item));
   const object = new JsonObject();
-  for (const [k, v] of Object.entries(value as { readonly [key: string]: JsonInput | undefined })) {
+  for (const [k, v] of Object.entries(value as PlainObject)) {
     if (v !== undefined) object.add(k, toJsonValue(v));
   }
   return object;
 }
 
-/** cJSON_PrintUnformatted, as a ByteString. */
-export function printJsonText(value: JsonInput): ByteString {
+function printText(value: JsonInput, formatted: boolean): ByteString {
   const out: string[] = [];
-  printValue(value, out);
+  printValue(value, out, formatted, 0);
   const text = out.join('');
   return text.replace(ABOVE_BYTE, (wide) => Buffer.from(wide, 'utf8').toString('latin1'));
+}
+
+/** cJSON_PrintUnformatted, as a ByteString. */
+export function printJsonText(value: JsonInput): ByteString {
+  return printText(value, false);
 }
 
 /** cJSON_PrintUnformatted, as bytes. */
 export function printJson(value: JsonInput): Buffer {
   return Buffer.from(printJsonText(value), 'latin1');
+}
+
+/** cJSON_Print (formatted), as a ByteString. */
+export function printJsonFormatted(value: JsonInput): ByteString {
+  return printText(value, true);
 }
