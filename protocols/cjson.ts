@@ -242,57 +242,61 @@ class CJsonParser {
   }
 
   private parseArray(): JsonValue[] | undefined {
-    if (this.depth >= CJSON_NESTING_LIMIT) return undefined;
-    this.depth++;
     const items: JsonValue[] = [];
-    this.offset++;
-    this.skipWhitespace();
-    if (this.canAccess() && this.at(this.offset) === 0x5d) return this.close(items);
-    if (!this.canAccess()) { this.offset--; return undefined; }
-    this.offset--;
-    do {
-      this.offset++;
-      this.skipWhitespace();
-      const item = this.parseValue();
-      if (item === undefined) return undefined;
-      items.push(item);
-      this.skipWhitespace();
-    } while (this.canAccess() && this.at(this.offset) === 0x2c);
-    if (!this.canAccess() || this.at(this.offset) !== 0x5d) return undefined;
-    return this.close(items);
+    const item = (): boolean => {
+      const value = this.parseValue();
+      if (value === undefined) return false;
+      items.push(value);
+      return true;
+    };
+    return this.parseMembers(0x5d, item) ? items : undefined;
   }
 
   private parseObject(): JsonObject | undefined {
-    if (this.depth >= CJSON_NESTING_LIMIT) return undefined;
-    this.depth++;
     const object = new JsonObject();
+    return this.parseMembers(0x7d, () => this.parseMember(object)) ? object : undefined;
+  }
+
+  /** `"key" : value`, the whitespace around the colon included. */
+  private parseMember(object: JsonObject): boolean {
+    const key = this.parseString();
+    if (key === undefined) return false;
+    this.skipWhitespace();
+    if (!this.canAccess() || this.at(this.offset) !== 0x3a) return false;
     this.offset++;
     this.skipWhitespace();
-    if (this.canAccess() && this.at(this.offset) === 0x7d) return this.close(object);
-    if (!this.canAccess()) { this.offset--; return undefined; }
+    const value = this.parseValue();
+    if (value === undefined) return false;
+    object.add(key, value);
+    return true;
+  }
+
+  /**
+   * The body of an array or object from its opening bracket: `member` reads one item at a
+   * time, separated by ',', up to `closer`. False on failure, `offset` where cJSON leaves it.
+   */
+  private parseMembers(closer: number, member: () => boolean): boolean {
+    if (this.depth >= CJSON_NESTING_LIMIT) return false;
+    this.depth++;
+    this.offset++;
+    this.skipWhitespace();
+    if (this.canAccess() && this.at(this.offset) === closer) return this.close();
+    if (!this.canAccess()) { this.offset--; return false; }
     this.offset--;
     do {
       this.offset++;
       this.skipWhitespace();
-      const key = this.parseString();
-      if (key === undefined) return undefined;
-      this.skipWhitespace();
-      if (!this.canAccess() || this.at(this.offset) !== 0x3a) return undefined;
-      this.offset++;
-      this.skipWhitespace();
-      const value = this.parseValue();
-      if (value === undefined) return undefined;
-      object.add(key, value);
+      if (!member()) return false;
       this.skipWhitespace();
     } while (this.canAccess() && this.at(this.offset) === 0x2c);
-    if (!this.canAccess() || this.at(this.offset) !== 0x7d) return undefined;
-    return this.close(object);
+    if (!this.canAccess() || this.at(this.offset) !== closer) return false;
+    return this.close();
   }
 
-  private close<T>(value: T): T {
+  private close(): true {
     this.depth--;
     this.offset++;
-    return value;
+    return true;
   }
 }
 
