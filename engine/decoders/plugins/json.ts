@@ -54,15 +54,13 @@ function readObject(event: EngineEvent, object: JsonObject, prefix: string | und
 }
 
 /** A leaf as the C renders it; undefined when nothing is stored (a discarded null, an empty CSV). */
-function memberText(item: Exclude<JsonValue, JsonObject>, options: JsonOptions): ByteString | undefined {
-  if (typeof item === 'string') return item;
-  if (typeof item === 'number') return decoderNumber(item);
+function memberText(item: JsonValue, options: JsonOptions): ByteString | undefined {
   if (Array.isArray(item)) {
     const text = renderArray(item, options);
     return text === '' ? undefined : text;
   }
-  if (item === null) return options.nullAs === 'discard' ? undefined : 'null';
-  return item ? 'true' : 'false';
+  if (item === null && options.nullAs === 'discard') return undefined;
+  return scalarText(item);
 }
 
 /** `%i` when the double is an int, else `%f`. */
@@ -76,7 +74,7 @@ function renderArray(items: JsonValue[], options: JsonOptions): ByteString {
   if (options.arrayAs === 'array') return printJsonFormatted(items);
   let out = '';
   for (let i = 0; i < items.length; i++) {
-    const text = csvItem(items[i]!);
+    const text = scalarText(items[i]!);
     if (text === undefined) continue;
     if (out.length + text.length >= MAX_CSV_BYTES) return '';
     out += text;
@@ -86,7 +84,8 @@ function renderArray(items: JsonValue[], options: JsonOptions): ByteString {
   return out;
 }
 
-function csvItem(item: JsonValue): string | undefined {
+/** A string, number, boolean or null as the C writes it; undefined for an object or array. */
+function scalarText(item: JsonValue): string | undefined {
   if (item === null) return 'null';
   if (typeof item === 'boolean') return item ? 'true' : 'false';
   if (typeof item === 'number') return decoderNumber(item);
