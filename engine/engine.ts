@@ -11,6 +11,7 @@ import { alertObject } from './alert/alert-json.js';
 import { compileDecoders, decodeEvent, decoderId, newDecoderState, type DecoderSet, type DecoderState } from './decoders/decoder-set.js';
 import { compileRules, matchRules, newRuleState, type RuleSet, type RuleState } from './rules/rule-set.js';
 import type { ByteString, CdbList, EngineEvent, FiredRule, XmlNode } from './types.js';
+import type { JsonObject } from '../protocols/cjson.js';
 
 export interface RulesetFile {
   /** Path as the operator knows it (relative to the home, or absolute): labels errors. */
@@ -88,7 +89,7 @@ export class AnalysisSession {
   }
 
   /** The alert object of an analysis (alerts.json's shape; logtest's `output` in logtest mode). */
-  render(analysis: Analysis): Record<string, unknown> {
+  render(analysis: Analysis): JsonObject {
     return alertObject({
       event: analysis.event,
       ...(analysis.fired ? { fired: analysis.fired } : {}),

@@ -38,8 +38,6 @@ const UPPER_T = 0x54;
 
 /** analysisd copies an unescaped location into a buffer of this many bytes (one kept for the NUL). */
 const LOCATION_BUFFER = 8192 + 256 + 3;
-/** wazuh-logtest escapes the request's location into a buffer of OS_BUFFER_SIZE + 1 bytes. */
-const LOGTEST_LOCATION_BUFFER = 2048 + 1;
 
 /** Bytes a hostname or program name may hold: A-Z a-z 0-9 ( ) - . / @ _ (Wazuh's hostname_map). */
 const NAME_CHAR = new Uint8Array(256);
@@ -137,29 +135,6 @@ function unescapeLocation(raw: ByteString): ByteString {
     if (raw.charCodeAt(bar + 1) === PIPE || bar + 1 === raw.length) out += '|';
     i = raw.charCodeAt(bar + 1) === PIPE ? bar + 2 : bar + 1;
   }
-  return out;
-}
-
-/**
- * The location escaped for a queue message (`|` → `||`, `:` → `|:`), cut to fit the
- * buffer wazuh-logtest uses (2,049 bytes with its NUL), exactly where the C cuts it.
- */
-export function escapeLocation(location: ByteString, bufferSize = LOGTEST_LOCATION_BUFFER): ByteString {
-  let out = '';
-  let i = 0;
-  do {
-    let next = i;
-    while (next < location.length && location.charCodeAt(next) !== PIPE && location.charCodeAt(next) !== COLON) next++;
-    const span = next - i;
-    if (next === location.length || out.length + span >= bufferSize - 2) {
-      const take = Math.min(span, bufferSize - 1 - out.length);
-      out += location.slice(i, i + take);
-      i += take;
-    } else {
-      out += location.slice(i, next) + '|' + location[next];
-      i = next + 1;
-    }
-  } while (i < location.length && out.length < bufferSize - 2);
   return out;
 }
 

@@ -14,7 +14,7 @@ import { operatorCli } from './lib/cli.js';
 import { MANAGER_VERSION } from '../protocols/enrolment.js';
 import { logtestRequest } from '../runtime/logtest/logtest-client.js';
 import { logtestSocketPath } from '../runtime/logtest/logtest-server.js';
-import type { ByteString } from '../protocols/logtest/json.js';
+import type { ByteString } from '../protocols/cjson.js';
 import {
   EMPTY_TRIPLE, LogtestCliRequests, parseUnitTriple, readCliReply, sameTriple, unitExitCode, unitTripleOf, type UnitTriple,
 } from '../protocols/logtest/client.js';

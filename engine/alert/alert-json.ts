@@ -1,24 +1,25 @@
 /**
  * The alert JSON object, as analysisd's Eventinfo_to_jsonstr and W_ParseJSON build it
  * (alerts.json, and wazuh-logtest's `output`): the same keys, in the same order, with
- * the same omissions. Text leaves the engine here: ByteStrings are read as UTF-8.
+ * the same omissions. Every string is a ByteString, as the C's are bytes: the printed
+ * line holds the event's bytes unchanged, invalid UTF-8 included.
  *
  * Not built: syscheck, previous_log, labels, rootcheck and SCA compliance (their inputs
  * are not in an EngineEvent), MITRE tactics and technique names (no MITRE database:
  * `rule.mitre` carries the ids only).
  */
 import { agentIpFromLocation } from '../predecode.js';
-import { STATIC_FIELDS, fromBytes, getDynamic, type ByteString, type EngineEvent, type FiredRule } from '../types.js';
-import { deleteKey, keysOf, parseCJson, printCJson, putKey, type JsonObject, type JsonValue } from './cjson.js';
+import { STATIC_FIELDS, getDynamic, type ByteString, type EngineEvent, type FiredRule } from '../types.js';
+import { JsonObject, parseJson, printJsonText, type JsonInput, type JsonValue } from '../../protocols/cjson.js';
 
 export interface AlertInput {
   readonly event: EngineEvent;
   /** The rule the event ended on; absent, there is no `rule` object (logtest without a match). */
   readonly fired?: FiredRule;
   /** The manager's full hostname (`manager.name`, and `agent.name` of its own events). */
-  readonly managerName: string;
+  readonly managerName: ByteString;
   /** Absent when the cluster is disabled or hidden: then there is no `cluster` object. */
-  readonly cluster?: { readonly name: string; readonly node: string };
+  readonly cluster?: { readonly name: ByteString; readonly node: ByteString };
   readonly time: Date;
   /** `"<epoch seconds>.<counter>"`. */
   readonly alertId: string;
@@ -47,67 +48,60 @@ const COMPLIANCE_PREFIXES: readonly (readonly [prefix: string, key: string])[] =
   ['tsc_', 'tsc'],
 ];
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/** A ByteString as text: its bytes read as UTF-8 (ASCII needs no conversion). */
-function text(bytes: ByteString): string {
-  return NON_ASCII.test(bytes) ? fromBytes(bytes) : bytes;
-}
-
-export function alertObject(input: AlertInput): Record<string, unknown> {
+export function alertObject(input: AlertInput): JsonObject {
   const { event, fired } = input;
-  const root: JsonObject = {};
-  root.timestamp = alertTimestamp(input.time, input.timeZoneOffsetMinutes);
-  const rule: JsonObject | undefined = fired ? {} : undefined;
-  if (rule) root.rule = rule;
-  const agent: JsonObject = {};
-  root.agent = agent;
-  root.manager = { name: input.managerName };
-  root.id = input.alertId;
-  if (input.cluster) root.cluster = { name: input.cluster.name, node: input.cluster.node };
+  const root = new JsonObject();
+  root.add('timestamp', alertTimestamp(input.time, input.timeZoneOffsetMinutes));
+  const rule = fired ? new JsonObject() : undefined;
+  if (rule) root.add('rule', rule);
+  const agent = new JsonObject();
+  root.add('agent', agent);
+  root.add('manager', new JsonObject().add('name', input.managerName));
+  root.add('id', input.alertId);
+  if (input.cluster) root.add('cluster', new JsonObject().add('name', input.cluster.name).add('node', input.cluster.node));
 
   if (fired && rule) {
     ruleHead(rule, fired, event);
     const previous = fired.previousOutput;
     // Shown only when there are two earlier logs or more, the second not empty.
-    if (previous && previous.length >= 2 && previous[1] !== '') root.previous_output = text(previous.join('\n'));
+    if (previous && previous.length >= 2 && previous[1] !== '') root.add('previous_output', previous.join('\n'));
   }
-  if (!fired?.rule.noFullLog) root.full_log = text(event.fullLog);
-  agent.id = event.agentId;
+  if (!fired?.rule.noFullLog) root.add('full_log', event.fullLog);
+  agent.add('id', event.agentId);
   if (event.programName !== undefined || event.timestamp !== undefined) {
-    const predecoder: JsonObject = {};
-    if (event.programName !== undefined) predecoder.program_name = text(event.programName);
-    if (event.timestamp !== undefined) predecoder.timestamp = text(event.timestamp);
-    root.predecoder = predecoder;
+    const predecoder = new JsonObject();
+    if (event.programName !== undefined) predecoder.add('program_name', event.programName);
+    if (event.timestamp !== undefined) predecoder.add('timestamp', event.timestamp);
+    root.add('predecoder', predecoder);
   }
 
   const data = new DataObject();
   for (const name of STATIC_FIELDS) {
     const value = event.fields[name];
-    if (value !== undefined) data.putStatic(name, text(value));
+    if (value !== undefined) data.putStatic(name, value);
   }
-  const decoder: JsonObject = {};
+  const decoder = new JsonObject();
   if (event.decoder) {
     for (const field of event.dynamic) if (field.value !== '') data.add(data.root, field.name, field.value);
-    if (event.decoder.accumulate) decoder.accumulate = 1;
-    if (event.decoder.parent !== undefined) decoder.parent = text(event.decoder.parent);
-    decoder.name = text(event.decoder.name);
-    if (event.decoder.ftscomment !== undefined) decoder.ftscomment = text(event.decoder.ftscomment);
+    if (event.decoder.accumulate) decoder.add('accumulate', 1);
+    if (event.decoder.parent !== undefined) decoder.add('parent', event.decoder.parent);
+    decoder.add('name', event.decoder.name);
+    if (event.decoder.ftscomment !== undefined) decoder.add('ftscomment', event.decoder.ftscomment);
   }
-  root.decoder = decoder;
-  if (keysOf(data.root).length > 0) root.data = data.root;
+  root.add('decoder', decoder);
+  if (data.root.size > 0) root.add('data', data.root);
 
   agentAndLocation(root, agent, event, input.managerName);
   if (fired && rule) {
     groups(rule, fired.rule.groups);
-    if (input.logtest && fired.rule.level === 0) rule.level = 0;
+    if (input.logtest && fired.rule.level === 0) rule.add('level', 0);
   }
   return root;
 }
 
-/** The compact JSON line, as cJSON_PrintUnformatted writes it. */
-export function alertLine(obj: Record<string, unknown>): string {
-  return printCJson(obj);
+/** The alerts.json line: cJSON_PrintUnformatted's bytes, as a ByteString. */
+export function alertLine(alert: JsonInput): ByteString {
+  return printJsonText(alert);
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.mmm+hhmm` in the given (or the local) offset. */
@@ -125,15 +119,15 @@ export function alertTimestamp(time: Date, offsetMinutes?: number): string {
 /** rule: level, description, id, mitre, cve, info, frequency, firedtimes, mail. */
 function ruleHead(rule: JsonObject, fired: FiredRule, event: EngineEvent): void {
   const r = fired.rule;
-  if (r.level !== 0) rule.level = r.level;
-  rule.description = text(ruleDescription(r.description, event));
-  if (r.id !== 0) rule.id = String(r.id);
-  if (r.mitre.length > 0) rule.mitre = { id: r.mitre.map(text) };
-  if (r.cve !== undefined) rule.cve = text(r.cve);
-  if (r.info !== undefined) rule.info = text(r.info);
-  if (r.frequency !== undefined) rule.frequency = r.frequency;
-  if (!r.noCounter) rule.firedtimes = fired.firedtimes;
-  rule.mail = r.mail;
+  if (r.level !== 0) rule.add('level', r.level);
+  rule.add('description', ruleDescription(r.description, event));
+  if (r.id !== 0) rule.add('id', String(r.id));
+  if (r.mitre.length > 0) rule.add('mitre', new JsonObject().add('id', [...r.mitre]));
+  if (r.cve !== undefined) rule.add('cve', r.cve);
+  if (r.info !== undefined) rule.add('info', r.info);
+  if (r.frequency !== undefined) rule.add('frequency', r.frequency);
+  if (!r.noCounter) rule.add('firedtimes', fired.firedtimes);
+  rule.add('mail', r.mail);
 }
 
 /**
@@ -178,57 +172,53 @@ function descriptionField(name: string, event: EngineEvent): ByteString | undefi
  * name matches an earlier key in any case is dropped, and `a.b` after `A.c` lands in `A`.
  */
 class DataObject {
-  readonly root: JsonObject = {};
-  private readonly index = new Map<JsonObject, Map<string, string>>();
+  readonly root = new JsonObject();
+  private readonly index = new Map<JsonObject, Map<ByteString, ByteString>>();
 
-  putStatic(name: string, value: string): void {
+  putStatic(name: ByteString, value: ByteString): void {
     this.remember(this.root, name);
-    putKey(this.root, name, value);
+    this.root.add(name, value);
   }
 
   /** W_JSON_AddField: dotted names nest, a `[...]` value that parses is an array, the first key wins. */
   add(obj: JsonObject, name: ByteString, value: ByteString): void {
     const dot = name.indexOf('.');
     if (dot >= 0) {
-      const head = text(name.slice(0, dot));
+      const head = name.slice(0, dot);
       const existing = this.find(obj, head);
       if (existing === undefined) {
-        const child: JsonObject = {};
+        const child = new JsonObject();
         this.remember(obj, head);
-        putKey(obj, head, child);
+        obj.add(head, child);
         this.add(child, name.slice(dot + 1), value);
       } else {
-        const child = obj[existing];
-        if (isObject(child)) this.add(child, name.slice(dot + 1), value);
+        const child = obj.get(existing);
+        if (child instanceof JsonObject) this.add(child, name.slice(dot + 1), value);
       }
       return;
     }
-    const key = text(name);
-    if (this.find(obj, key) !== undefined) return;
-    let item: JsonValue | undefined = text(value);
+    if (this.find(obj, name) !== undefined) return;
+    let item: JsonValue = value;
     if (value.charCodeAt(0) === 0x5b && value.charCodeAt(value.length - 1) === 0x5d && value.length <= MAX_ARRAY_VALUE) {
       // cJSON adds nothing when the parse fails, so a later field of that name may still come in.
-      item = parseCJson(value);
+      const parsed = parseJson(value);
+      if (!parsed.ok) return;
+      item = parsed.value;
     }
-    if (item === undefined) return;
-    this.remember(obj, key);
-    putKey(obj, key, item);
+    this.remember(obj, name);
+    obj.add(name, item);
   }
 
-  private find(obj: JsonObject, key: string): string | undefined {
+  private find(obj: JsonObject, key: ByteString): ByteString | undefined {
     return this.index.get(obj)?.get(asciiLower(key));
   }
 
-  private remember(obj: JsonObject, key: string): void {
+  private remember(obj: JsonObject, key: ByteString): void {
     let keys = this.index.get(obj);
     if (!keys) this.index.set(obj, (keys = new Map()));
     const folded = asciiLower(key);
     if (!keys.has(folded)) keys.set(folded, key);
   }
-}
-
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function asciiLower(s: string): string {
@@ -239,31 +229,31 @@ function asciiLower(s: string): string {
  * W_ParseJSON's part for agent, predecoder hostname, location and agentless, in its order.
  * Events located `(...)` name their agent from the hostname and their IP from the location.
  */
-function agentAndLocation(root: JsonObject, agent: JsonObject, event: EngineEvent, managerName: string): void {
+function agentAndLocation(root: JsonObject, agent: JsonObject, event: EngineEvent, managerName: ByteString): void {
   const location = event.location;
   const parenthesised = location.charCodeAt(0) === 0x28;
-  if (parenthesised) agent.name = text(event.hostname);
-  else if (event.agentId === '000') agent.name = managerName;
+  if (parenthesised) agent.add('name', event.hostname);
+  else if (event.agentId === '000') agent.add('name', managerName);
 
   const host = bsdHeaderHostname(event.fullLog);
   if (host !== undefined) {
-    let predecoder = root.predecoder;
-    if (!isObject(predecoder)) {
-      predecoder = {};
-      root.predecoder = predecoder;
+    let predecoder = root.get('predecoder');
+    if (!(predecoder instanceof JsonObject)) {
+      predecoder = new JsonObject();
+      root.add('predecoder', predecoder);
     }
-    predecoder.hostname = text(host);
+    predecoder.add('hostname', host);
   }
 
   const ip = agentIpFromLocation(location);
-  if (ip !== undefined) agent.ip = text(ip);
+  if (ip !== undefined) agent.add('ip', ip);
 
   if (parenthesised) {
     const head = location.length > LOCATION_MAX ? location.slice(0, LOCATION_MAX) : location;
     const arrow = head.indexOf('>');
-    if (arrow >= 0) root.location = text(head.slice(arrow + 1));
+    if (arrow >= 0) root.add('location', head.slice(arrow + 1));
   } else {
-    root.location = text(location);
+    root.add('location', location);
   }
 
   if (parenthesised && event.agentId === '000') agentless(root, location);
@@ -277,12 +267,11 @@ function agentless(root: JsonObject, location: ByteString): void {
   if (hostAt < 0) return;
   const end = location.indexOf('->', hostAt + 1);
   if (end < 0) return;
-  root.agentless = {
-    script: text(location.slice(1, userAt)),
-    user: text(location.slice(userAt + 2, hostAt)),
-    host: text(location.slice(hostAt + 1, end)),
-  };
-  deleteKey(root, 'agent');
+  root.add('agentless', new JsonObject()
+    .add('script', location.slice(1, userAt))
+    .add('user', location.slice(userAt + 2, hostAt))
+    .add('host', location.slice(hostAt + 1, end)));
+  root.delete('agent');
 }
 
 /**
@@ -310,7 +299,7 @@ export function bsdHeaderHostname(fullLog: ByteString): ByteString | undefined {
  */
 function groups(rule: JsonObject, names: readonly ByteString[]): void {
   const plain: JsonValue[] = [];
-  rule.groups = plain;
+  rule.add('groups', plain);
   const compliance = new Map<string, JsonValue[]>();
   let budget = GROUPS_MAX;
   for (const full of names) {
@@ -320,15 +309,15 @@ function groups(rule: JsonObject, names: readonly ByteString[]): void {
     if (name === '') continue;
     const kind = COMPLIANCE_PREFIXES.find(([prefix]) => name.startsWith(prefix));
     if (!kind) {
-      plain.push(text(name));
+      plain.push(name);
       continue;
     }
     let list = compliance.get(kind[1]);
     if (!list) {
       list = [];
       compliance.set(kind[1], list);
-      rule[kind[1]] = list;
+      rule.add(kind[1], list);
     }
-    list.push(text(name.slice(kind[0].length)));
+    list.push(name.slice(kind[0].length));
   }
 }

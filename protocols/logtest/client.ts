@@ -4,7 +4,7 @@
  * carries all of it), how it reads a reply (a non-zero `error` or a negative `codemsg` is an
  * error line), and the `-U rule:alert:decoder` unit-test triple with its exit code.
  */
-import { JsonObject, parseJson, printJsonText, type ByteString } from './json.js';
+import { JsonObject, parseJson, printJsonText, type ByteString } from '../cjson.js';
 import { pyFromJson, pyStr, pyTruthy, type PyValue } from './python-view.js';
 
 export const CLI_ORIGIN = 'wazuh-logtest';

@@ -3,7 +3,7 @@
  * written `(<code>): <text>`; the level prefixes (`INFO: ` ...) are added where a message
  * joins a reply's `messages` array.
  */
-import type { ByteString } from './json.js';
+import type { ByteString } from '../cjson.js';
 
 const TEXTS = {
   1106: () => 'String not correctly formatted.',

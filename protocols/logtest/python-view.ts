@@ -8,7 +8,7 @@
  *  - objects are dicts: a repeated name keeps its first place and its last value;
  *  - strings are decoded from UTF-8 (invalid bytes become U+FFFD; Python would fail).
  */
-import { JsonObject, formatCJsonNumber, type ByteString, type JsonValue } from './json.js';
+import { JsonObject, formatCJsonNumber, type ByteString, type JsonValue } from '../cjson.js';
 
 /** A Python value as json.loads builds it. */
 export type PyValue = null | boolean | bigint | number | string | PyValue[] | Map<string, PyValue>;

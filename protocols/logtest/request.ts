@@ -3,7 +3,7 @@
  * then the checks in their fixed order (the first failure answers), then what a valid
  * request asks for. Pure: the server decides what to do with the result.
  */
-import { JsonObject, parseJson, printJsonText, type ByteString, type JsonValue } from './json.js';
+import { JsonObject, parseJson, printJsonText, type ByteString, type JsonValue } from '../cjson.js';
 import { logtestMessage, logtestText, type LogtestMessage } from './messages.js';
 
 /** Top-level `error` codes of a reply. */

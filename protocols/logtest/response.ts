@@ -5,7 +5,7 @@
  *  - served request:   {"error":0,"data":{...,"codemsg":C}}
  * and the `messages` bookkeeping that decides `codemsg`.
  */
-import { JsonObject, type ByteString, type JsonValue } from './json.js';
+import { JsonObject, type ByteString, type JsonValue } from '../cjson.js';
 import { LOGTEST_ERROR, type LogtestErrorCode } from './request.js';
 import { LOGTEST_MESSAGE_MAX_BYTES, logtestText, prefixedMessage, type LogtestMessage } from './messages.js';
 

@@ -45,7 +45,7 @@ class EngineSession implements LogtestSession {
       const analysis = this.analysis.analyze(input.message, new Date(), rulesDebug);
       const { fired } = analysis;
       const rule = fired ? { level: fired.rule.level, suppressed: fired.suppressed } : null;
-      return { output: this.analysis.render(analysis) as LogtestResult['output'], rule, ...(rulesDebug ? { rulesDebug } : {}), messages: [] };
+      return { output: this.analysis.render(analysis), rule, ...(rulesDebug ? { rulesDebug } : {}), messages: [] };
     } catch (err) {
       if (err instanceof PredecodeError) return { output: null, rule: null, messages: [message('error', err.message)] };
       throw err;

@@ -7,7 +7,7 @@
  * Either method may answer synchronously or with a promise; the server never calls a
  * session's `process` twice at once, nor `close` while `process` runs.
  */
-import type { ByteString, JsonInput } from '../../protocols/logtest/json.js';
+import type { ByteString, JsonInput } from '../../protocols/cjson.js';
 import type { LogtestMessage } from '../../protocols/logtest/messages.js';
 import type { MatchedRule } from '../../protocols/logtest/response.js';
 

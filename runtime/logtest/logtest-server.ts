@@ -15,7 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { JsonObject, printJson, toJsonValue, type ByteString } from '../../protocols/logtest/json.js';
+import { JsonObject, printJson, toJsonValue, type ByteString } from '../../protocols/cjson.js';
 import { LogtestFrameReader, frameLogtest } from '../../protocols/logtest/framing.js';
 import { logtestMessage, logtestText } from '../../protocols/logtest/messages.js';
 import { checkRequest, logtestQueueLine, type LogProcessingRequest } from '../../protocols/logtest/request.js';

@@ -8,7 +8,7 @@
  * first is the one evicted (analysisd compares whole seconds and takes any of a tie).
  */
 import type { Clock, ClockTimer } from '../clock.js';
-import type { ByteString } from '../../protocols/logtest/json.js';
+import type { ByteString } from '../../protocols/cjson.js';
 import type { LogtestSession } from './backend.js';
 
 export interface SessionEntry {

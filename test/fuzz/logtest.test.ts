@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import test from 'node:test';
 import { Rng, INTERESTING_U32, hostileString, mutateBytes, mutateValue, randomBytes, type ByteContext, type ValueContext } from './generators.js';
-import { CJSON_NESTING_LIMIT, JsonObject, parseJson, printJsonText } from '../../protocols/logtest/json.js';
+import { CJSON_NESTING_LIMIT, JsonObject, parseJson, printJsonText } from '../../protocols/cjson.js';
 import { checkRequest } from '../../protocols/logtest/request.js';
 import { LOGTEST_MAX_REQUEST, frameLogtest } from '../../protocols/logtest/framing.js';
 import { LogtestServer, logtestSocketPath } from '../../runtime/logtest/logtest-server.js';

@@ -5,8 +5,8 @@
  */
 import type { ByteString, EngineEvent, StaticField } from '../../types.js';
 import type { JsonOptions, PluginRun } from '../model.js';
-import { CJsonCursor, SYNTAX_ERROR, cjsonInt, printJson, type JsonValue } from './cjson.js';
-import { formatFixed6 } from './c-format.js';
+import { JsonObject, cjsonInt, parseJson, printJsonFormatted, type JsonValue } from '../../../protocols/cjson.js';
+import { formatFixed6 } from '../../../protocols/c-format.js';
 
 /** Dynamic fields an event may hold (analysisd.decoder_order_size). */
 const MAX_DYNAMIC_FIELDS = 256;
@@ -20,32 +20,14 @@ const STATIC_KEYS: ReadonlyMap<string, StaticField> = new Map<string, StaticFiel
   ['systemname', 'system_name'],
 ]);
 
-// Fields found while parsing, applied only once the whole text parsed (cJSON fails as a whole).
-// A top-level key may name a static field; nested keys never do.
-const pendingKeys: string[] = [];
-const pendingValues: ByteString[] = [];
-const pendingTopLevel: boolean[] = [];
-
 export function jsonDecoder(run: PluginRun): void {
   const start = inputStart(run);
   if (start === undefined) return;
   const log = run.event.log;
-  const nul = log.indexOf('\0', start);
-  const cursor = new CJsonCursor(log, start, nul < 0 ? log.length : nul);
-  pendingKeys.length = 0;
-  pendingValues.length = 0;
-  pendingTopLevel.length = 0;
-  try {
-    if (log.startsWith('\xef\xbb\xbf', start)) cursor.pos += 3;
-    cursor.skipWhitespace();
-    // Only an object yields fields: any other top-level value has no key.
-    if (cursor.peek() === 0x7b) readObject(cursor, undefined, run.selected.json);
-    else cursor.value();
-  } catch (err) {
-    if (err === SYNTAX_ERROR) return;
-    throw err;
-  }
-  for (let i = 0; i < pendingKeys.length; i++) fill(run.event, pendingKeys[i]!, pendingValues[i]!, pendingTopLevel[i]!);
+  // cJSON fails as a whole, so nothing is filled unless the whole text parsed.
+  const parsed = parseJson(start === 0 ? log : log.slice(start));
+  // Only an object yields fields: any other top-level value has no key.
+  if (parsed.ok && parsed.value instanceof JsonObject) readObject(run.event, parsed.value, undefined, run.selected.json);
 }
 
 /** The C reads the plugin offset of `lf->decoder_info`, which may be the parent. */
@@ -58,46 +40,27 @@ function inputStart(run: PluginRun): number | undefined {
   }
 }
 
-function readObject(cursor: CJsonCursor, prefix: string | undefined, options: JsonOptions): void {
-  cursor.open();
-  cursor.skipWhitespace();
-  if (cursor.peek() === 0x7d) {
-    cursor.close();
-    return;
-  }
-  for (;;) {
-    const name = cursor.key();
-    readMember(cursor, prefix === undefined ? name : prefix + '.' + name, prefix === undefined, options);
-    cursor.skipWhitespace();
-    const c = cursor.peek();
-    if (c === 0x2c) {
-      cursor.pos++;
+/** readJSON: every member in order; nested keys joined with '.'; a top-level key may name a static field. */
+function readObject(event: EngineEvent, object: JsonObject, prefix: string | undefined, options: JsonOptions): void {
+  for (const [name, item] of object.entries) {
+    const key = prefix === undefined ? name : prefix + '.' + name;
+    if (item instanceof JsonObject) {
+      readObject(event, item, key, options);
       continue;
     }
-    if (c !== 0x7d) throw SYNTAX_ERROR;
-    cursor.close();
-    return;
+    const value = memberText(item, options);
+    if (value !== undefined) fill(event, key, value, prefix === undefined);
   }
 }
 
-function readMember(cursor: CJsonCursor, key: string, topLevel: boolean, options: JsonOptions): void {
-  const c = cursor.peek();
-  let value: ByteString;
-  if (c === 0x7b) return readObject(cursor, key, options);
-  if (c === 0x22) value = cursor.string();
-  else if (c === 0x5b) value = renderArray(cursor.value() as JsonValue[], options);
-  else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = decoderNumber(cursor.number());
-  else {
-    const literal = cursor.literal();
-    if (literal === undefined) throw SYNTAX_ERROR;
-    if (literal === null && options.nullAs === 'discard') return;
-    value = literal === null ? 'null' : literal ? 'true' : 'false';
+/** A leaf as the C renders it; undefined when nothing is stored (a discarded null, an empty CSV). */
+function memberText(item: JsonValue, options: JsonOptions): ByteString | undefined {
+  if (Array.isArray(item)) {
+    const text = renderArray(item, options);
+    return text === '' ? undefined : text;
   }
-  // An empty rendering (CSV of nothing) is not stored.
-  if (c === 0x5b && value === '') return;
-  pendingKeys.push(key);
-  pendingValues.push(value);
-  pendingTopLevel.push(topLevel);
+  if (item === null && options.nullAs === 'discard') return undefined;
+  return scalarText(item);
 }
 
 /** `%i` when the double is an int, else `%f`. */
@@ -108,10 +71,10 @@ export function decoderNumber(d: number): string {
 
 /** Default: cJSON_Print of the array. CSV: the scalar items joined with ',' (objects and arrays skipped). */
 function renderArray(items: JsonValue[], options: JsonOptions): ByteString {
-  if (options.arrayAs === 'array') return printJson(items);
+  if (options.arrayAs === 'array') return printJsonFormatted(items);
   let out = '';
   for (let i = 0; i < items.length; i++) {
-    const text = csvItem(items[i]!);
+    const text = scalarText(items[i]!);
     if (text === undefined) continue;
     if (out.length + text.length >= MAX_CSV_BYTES) return '';
     out += text;
@@ -121,7 +84,8 @@ function renderArray(items: JsonValue[], options: JsonOptions): ByteString {
   return out;
 }
 
-function csvItem(item: JsonValue): string | undefined {
+/** A string, number, boolean or null as the C writes it; undefined for an object or array. */
+function scalarText(item: JsonValue): string | undefined {
   if (item === null) return 'null';
   if (typeof item === 'boolean') return item ? 'true' : 'false';
   if (typeof item === 'number') return decoderNumber(item);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test, { type TestContext } from 'node:test';
-import { PredecodeError, agentIpFromLocation, escapeLocation, predecode } from '../../../engine/predecode.js';
+import { PredecodeError, agentIpFromLocation, predecode } from '../../../engine/predecode.js';
+import { escapeLocation } from '../../../protocols/logtest/request.js';
 import { fromBytes, toBytes, type EngineEvent } from '../../../engine/types.js';
 import { missingData, upstreamData } from '../../harness/upstream-data.js';
 
@@ -390,19 +391,11 @@ test('the queue byte and the separator after it are not checked, a NUL ends the 
   assert.throws(() => predecode(toBytes('1:lo\0c:x'), ctx), PredecodeError);
 });
 
-test('escapeLocation: the inverse of the split, cut where wstr_escape cuts', () => {
-  assert.equal(escapeLocation('stdin'), 'stdin');
-  assert.equal(escapeLocation('a:b|c'), 'a|:b||c');
-  assert.equal(escapeLocation(''), '');
+test('the split undoes the logtest queue line\'s location escape (protocols escapeLocation)', () => {
   const ctx = { managerHostname: MANAGER };
   for (const loc of ['a:b', 'x||y', '|:|', '[001] (a) fe80::1->/x']) {
     assert.equal(predecode(`1:${escapeLocation(loc)}:m`, ctx).location, loc.startsWith('[') ? '(a) fe80::1->/x' : loc);
   }
-  // 2,049-byte buffer: at most 2,048 bytes; an escape that would not fit is dropped whole.
-  assert.equal(escapeLocation('a'.repeat(3000)), 'a'.repeat(2048));
-  assert.equal(escapeLocation('a'.repeat(2046) + ':'), 'a'.repeat(2046) + '|:');
-  assert.equal(escapeLocation('a'.repeat(2047) + ':b'), 'a'.repeat(2047));
-  assert.equal(escapeLocation('a'.repeat(2045) + '::b'), 'a'.repeat(2045) + '|:');
 });
 
 test('speed: a typical line pre-decodes in well under the event budget', () => {

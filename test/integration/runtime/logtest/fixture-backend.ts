@@ -12,7 +12,7 @@
  * Each session counts the events it saw (`firedtimes`), which shows state is kept per session.
  */
 import type { LogtestBackend, LogtestEventInput, LogtestResult, LogtestSession, OpenedSession } from '../../../../runtime/logtest/backend.js';
-import { JsonObject } from '../../../../protocols/logtest/json.js';
+import { JsonObject } from '../../../../protocols/cjson.js';
 import type { LogtestMessage } from '../../../../protocols/logtest/messages.js';
 
 export interface FixtureOptions {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { LogtestServer, logtestSocketPath, type LogtestServerOptions } from '../../../../runtime/logtest/logtest-server.js';
 import { logtestRequest } from '../../../../runtime/logtest/logtest-client.js';
-import { JsonObject, parseJson, printJsonText, type JsonValue } from '../../../../protocols/logtest/json.js';
+import { JsonObject, parseJson, printJsonText, type JsonValue } from '../../../../protocols/cjson.js';
 import { LOGTEST_MAX_REQUEST, frameLogtest } from '../../../../protocols/logtest/framing.js';
 import { createLogger, MemorySink } from '../../../../runtime/logger.js';
 import { ManualClock } from '../../../harness/manual-clock.js';

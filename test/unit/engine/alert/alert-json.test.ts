@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { alertLine, alertObject, alertTimestamp, bsdHeaderHostname, ruleDescription, type AlertInput } from '../../../../engine/alert/alert-json.js';
-import { toBytes, type EngineEvent, type FiredRule, type RuleView } from '../../../../engine/types.js';
+import { fromBytes, toBytes, type EngineEvent, type FiredRule, type RuleView } from '../../../../engine/types.js';
+import { JsonObject, type JsonValue } from '../../../../protocols/cjson.js';
 
 const TIME = new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678));
 
@@ -51,6 +52,23 @@ function line(over: Partial<AlertInput>): string {
 }
 
 const HEAD = '"timestamp":"2024-01-02T03:04:05.678+0000"';
+
+/** An object's member names in order (none for anything else). */
+const keysOf = (v: JsonValue | undefined): string[] => (v instanceof JsonObject ? v.entries.map(([k]) => k) : []);
+
+/** A member of an object as its compact JSON text; undefined when absent. */
+function member(o: JsonValue | undefined, key: string): string | undefined {
+  const v = o instanceof JsonObject ? o.get(key) : undefined;
+  return v === undefined ? undefined : alertLine(v);
+}
+
+/** The object JSON.parse would build from the printed line: strings read as UTF-8. */
+function plain(v: JsonValue): unknown {
+  if (typeof v === 'string') return fromBytes(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v instanceof JsonObject) return Object.fromEntries(v.entries.map(([k, x]) => [fromBytes(k), plain(x)]));
+  return v;
+}
 
 test('every top-level key in order: an agent event with a cluster, a stateful rule and a decoder', () => {
   const e = event({
@@ -102,12 +120,12 @@ test('a manager event with no rule and no decoder (logtest without a match)', ()
 test('rule.level: omitted at 0, added last in logtest', () => {
   const zero = fired({ level: 0, groups: ['g', 'pci_dss_1'] });
   const alerts = alertObject({ event: event(), fired: zero, managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.deepEqual(Object.keys(alerts.rule as object), ['description', 'id', 'firedtimes', 'mail', 'groups', 'pci_dss']);
+  assert.deepEqual(keysOf(alerts.get('rule')), ['description', 'id', 'firedtimes', 'mail', 'groups', 'pci_dss']);
   const logtest = alertObject({ event: event(), fired: zero, managerName: 'm', time: TIME, alertId: 'x', logtest: true });
-  assert.deepEqual(Object.keys(logtest.rule as object), ['description', 'id', 'firedtimes', 'mail', 'groups', 'pci_dss', 'level']);
-  assert.equal((logtest.rule as { level: number }).level, 0);
+  assert.deepEqual(keysOf(logtest.get('rule')), ['description', 'id', 'firedtimes', 'mail', 'groups', 'pci_dss', 'level']);
+  assert.equal(member(logtest.get('rule'), 'level'), '0');
   const five = alertObject({ event: event(), fired: fired(), managerName: 'm', time: TIME, alertId: 'x', logtest: true });
-  assert.deepEqual(Object.keys(five.rule as object), ['level', 'description', 'id', 'firedtimes', 'mail', 'groups']);
+  assert.deepEqual(keysOf(five.get('rule')), ['level', 'description', 'id', 'firedtimes', 'mail', 'groups']);
 });
 
 test('rule options: no_full_log drops full_log, no_counter drops firedtimes, groups may be empty', () => {
@@ -122,7 +140,7 @@ test('rule options: no_full_log drops full_log, no_counter drops firedtimes, gro
 
 test('previous_output: only with two earlier logs or more, the second not empty', () => {
   const output = (previousOutput: string[]): unknown =>
-    alertObject({ event: event(), fired: fired({}, { previousOutput }), managerName: 'm', time: TIME, alertId: 'x', logtest: false }).previous_output;
+    alertObject({ event: event(), fired: fired({}, { previousOutput }), managerName: 'm', time: TIME, alertId: 'x', logtest: false }).get('previous_output');
   assert.equal(output([]), undefined);
   assert.equal(output(['one']), undefined);
   assert.equal(output(['one', '']), undefined);
@@ -132,8 +150,8 @@ test('previous_output: only with two earlier logs or more, the second not empty'
 
 test('the cluster object only when given', () => {
   const o = alertObject({ event: event(), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.equal('cluster' in o, false);
-  assert.deepEqual(Object.keys(o), ['timestamp', 'agent', 'manager', 'id', 'full_log', 'decoder', 'location']);
+  assert.equal(o.has('cluster'), false);
+  assert.deepEqual(keysOf(o), ['timestamp', 'agent', 'manager', 'id', 'full_log', 'decoder', 'location']);
 });
 
 test('agent and location: "any" has no ip, a "(...)" location without ">" has no location key', () => {
@@ -141,24 +159,24 @@ test('agent and location: "any" has no ip, a "(...)" location without ">" has no
     event: event({ location: '(DESKTOP) any->EventChannel', agentId: '015', hostname: 'DESKTOP' }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.deepEqual(any.agent, { id: '015', name: 'DESKTOP' });
-  assert.equal(any.location, 'EventChannel');
+  assert.equal(member(any, 'agent'), '{"id":"015","name":"DESKTOP"}');
+  assert.equal(any.get('location'), 'EventChannel');
   const noArrow = alertObject({
     event: event({ location: '(host) 10.1.1.1', agentId: '002', hostname: 'host' }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.deepEqual(noArrow.agent, { id: '002', name: 'host', ip: '10.1.1.1' });
-  assert.equal('location' in noArrow, false);
+  assert.equal(member(noArrow, 'agent'), '{"id":"002","name":"host","ip":"10.1.1.1"}');
+  assert.equal(noArrow.has('location'), false);
   // An agent location without "(name)": no name, and the location is printed as is.
   const bare = alertObject({ event: event({ location: 'xyz', agentId: '003', hostname: '' }), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.deepEqual(bare.agent, { id: '003' });
-  assert.equal(bare.location, 'xyz');
+  assert.equal(member(bare, 'agent'), '{"id":"003"}');
+  assert.equal(bare.get('location'), 'xyz');
   // Only the first 1,023 bytes are searched for '>'.
   const long = alertObject({
     event: event({ location: `(h) ${'x'.repeat(1030)}->/f`, agentId: '004', hostname: 'h' }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.equal('location' in long, false);
+  assert.equal(long.has('location'), false);
 });
 
 test('agentless: a manager event located "(script) user@host->..." replaces agent', () => {
@@ -166,12 +184,12 @@ test('agentless: a manager event located "(script) user@host->..." replaces agen
     event: event({ location: '(ssh_integrity_check_linux) admin@192.168.1.2->/bin', hostname: 'x' }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.deepEqual(Object.keys(o), ['timestamp', 'manager', 'id', 'full_log', 'decoder', 'location', 'agentless']);
-  assert.deepEqual(o.agentless, { script: 'ssh_integrity_check_linux', user: 'admin', host: '192.168.1.2' });
-  assert.equal(o.location, '/bin');
+  assert.deepEqual(keysOf(o), ['timestamp', 'manager', 'id', 'full_log', 'decoder', 'location', 'agentless']);
+  assert.equal(member(o, 'agentless'), '{"script":"ssh_integrity_check_linux","user":"admin","host":"192.168.1.2"}');
+  assert.equal(o.get('location'), '/bin');
   // Without the full shape the agent stays, named after the hostname, with the would-be ip.
   const partial = alertObject({ event: event({ location: '(script) nohost->/x', hostname: 'h' }), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.deepEqual(partial.agent, { id: '000', name: 'h', ip: 'nohost' });
+  assert.equal(member(partial, 'agent'), '{"id":"000","name":"h","ip":"nohost"}');
 });
 
 test('predecoder.hostname: only when full_log starts with a BSD timestamp; created late when needed', () => {
@@ -179,14 +197,14 @@ test('predecoder.hostname: only when full_log starts with a BSD timestamp; creat
     event: event({ fullLog: '2021-07-08T11:01:06-03:00 host db[1]: x', timestamp: '2021-07-08T11:01:06-03:00', programName: 'db' }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.deepEqual(iso.predecoder, { program_name: 'db', timestamp: '2021-07-08T11:01:06-03:00' });
+  assert.equal(member(iso, 'predecoder'), '{"program_name":"db","timestamp":"2021-07-08T11:01:06-03:00"}');
   // A hand-made event with no header fields: the predecoder object comes after data.
   const late = alertObject({
     event: event({ fullLog: 'Jan  5 10:00:01 host-1\tx y', fields: { id: '7' } }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.deepEqual(Object.keys(late), ['timestamp', 'agent', 'manager', 'id', 'full_log', 'decoder', 'data', 'predecoder', 'location']);
-  assert.deepEqual(late.predecoder, { hostname: 'host-1\tx' });
+  assert.deepEqual(keysOf(late), ['timestamp', 'agent', 'manager', 'id', 'full_log', 'decoder', 'data', 'predecoder', 'location']);
+  assert.equal(member(late, 'predecoder'), '{"hostname":"host-1\\tx"}');
 });
 
 test('the BSD hostname regex, byte by byte', () => {
@@ -205,9 +223,9 @@ test('decoder: accumulate (as 1), parent, name, ftscomment; {} without a decoder
     event: event({ decoder: { name: 'openldap', parent: 'openldap', id: 1, type: 'syslog', accumulate: true, ftscomment: 'First time' } }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  assert.equal(alertLine({ d: o.decoder }), '{"d":{"accumulate":1,"parent":"openldap","name":"openldap","ftscomment":"First time"}}');
+  assert.equal(alertLine({ d: o.get('decoder') }), '{"d":{"accumulate":1,"parent":"openldap","name":"openldap","ftscomment":"First time"}}');
   const child = alertObject({ event: event({ decoder: { name: 'json', id: 2, type: 'syslog' } }), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.deepEqual(child.decoder, { name: 'json' });
+  assert.equal(member(child, 'decoder'), '{"name":"json"}');
 });
 
 test('data: static fields in order (empty ones too), then dynamic ones in decode order', () => {
@@ -231,7 +249,7 @@ test('data: static fields in order (empty ones too), then dynamic ones in decode
   });
   const o = alertObject({ event: e, managerName: 'm', time: TIME, alertId: 'x', logtest: false });
   assert.equal(
-    alertLine({ data: o.data }),
+    alertLine({ data: o.get('data') }),
     '{"data":{"protocol":"","action":"drop","srcip":"1.2.3.4","srcport":"1","srcuser":"v","dstip":"5.6.7.8","dstport":"80","dstuser":"u",' +
       '"id":"4","status":"s","url":"/x","data":"d","extra_data":"e","system_name":"sys",' +
       '"zeta":"z","win":{"system":{"eventID":"4625","channel":"Security"},"eventdata":{"x":"y"}},"alpha":"a",' +
@@ -241,7 +259,7 @@ test('data: static fields in order (empty ones too), then dynamic ones in decode
 
 test('data: dynamic fields need a decoder; no data object when nothing is set', () => {
   const o = alertObject({ event: event({ dynamic: [{ name: 'a', value: 'b' }] }), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.equal('data' in o, false);
+  assert.equal(o.has('data'), false);
 });
 
 test('data: a "[...]" value that parses is an array, one that does not is left out', () => {
@@ -257,7 +275,7 @@ test('data: a "[...]" value that parses is an array, one that does not is left o
     ],
   });
   const o = alertObject({ event: e, managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  assert.deepEqual(o.data, { list: ['a', 1.5, { k: null }], bad: ['second try'], tail: [1], notarray: '[1', brackets: 'x[1]' });
+  assert.equal(member(o, 'data'), '{"list":["a",1.5,{"k":null}],"bad":["second try"],"tail":[1],"notarray":"[1","brackets":"x[1]"}');
 });
 
 test('description: $(field) substitution as ParseRuleComment does it', () => {
@@ -296,14 +314,14 @@ test('groups: compliance arrays split off in order of first member, prefixes rem
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
   assert.equal(
-    alertLine({ r: o.rule }),
+    alertLine({ r: o.get('rule') }),
     '{"r":{"level":5,"description":"A rule","id":"100001","firedtimes":1,"mail":false,"groups":["syslog"],' +
       '"tsc":["CC7.2"],"hipaa":["164.312.b"],"nist_800_53":["AU.14","AC.7"],"gpg13":["7.8"],"cis":["4.1"],"gdpr":["IV_32.2"],"pci_dss":["10.6.1",""]}}',
   );
   // The group string is read through 1,023 bytes: later groups are lost.
   const many = Array.from({ length: 120 }, (_, i) => `group_${String(i).padStart(3, '0')}`);
   const cut = alertObject({ event: event(), fired: fired({ groups: many }), managerName: 'm', time: TIME, alertId: 'x', logtest: false });
-  const kept = (cut.rule as { groups: string[] }).groups;
+  const kept = (cut.get('rule') as JsonObject).get('groups') as JsonValue[];
   assert.equal(kept.length, 103);
   assert.equal(kept[101], 'group_101');
   assert.equal(kept[102], 'gro');
@@ -319,17 +337,27 @@ test('timestamp: local time with a fixed or the process offset', () => {
   assert.equal(local, alertTimestamp(TIME, -TIME.getTimezoneOffset()));
 });
 
-test('text: byte strings are read as UTF-8', () => {
+test('text: the line holds the ByteStrings\' bytes, so UTF-8 text prints as itself', () => {
   const o = alertObject({
     event: event({ fullLog: toBytes('Mär 02 17:30:52 host sshd: ü'), timestamp: toBytes('Mär 02 17:30:5'), decoder: { name: 'd', id: 1, type: 'syslog' }, dynamic: [{ name: toBytes('schlüssel'), value: toBytes('wert€') }] }),
     fired: fired({ description: toBytes('Über $(schlüssel)'), groups: [toBytes('grüppe')] }),
     managerName: 'm', time: TIME, alertId: 'x', logtest: false,
   });
-  const l = alertLine(o);
+  const l = fromBytes(alertLine(o));
   assert.ok(l.includes('"full_log":"Mär 02 17:30:52 host sshd: ü"'), l);
   assert.ok(l.includes('"description":"Über wert€"'), l);
   assert.ok(l.includes('"groups":["grüppe"]'), l);
   assert.ok(l.includes('"data":{"schlüssel":"wert€"}'), l);
   assert.ok(l.includes('"predecoder":{"timestamp":"Mär 02 17:30:5"}'), l);
-  assert.deepEqual(JSON.parse(l), o);
+  assert.deepEqual(JSON.parse(l), plain(o));
+});
+
+test('text: invalid UTF-8 is printed byte for byte, as the C prints it', () => {
+  const o = alertObject({
+    event: event({ fullLog: 'bad \xff\xfe\xc3 end', decoder: { name: 'd', id: 1, type: 'syslog' }, dynamic: [{ name: 'k\xe9', value: '\x80[' }] }),
+    managerName: 'm', time: TIME, alertId: 'x', logtest: false,
+  });
+  const bytes = Buffer.from(alertLine(o), 'latin1');
+  assert.ok(bytes.includes(Buffer.from([0x22, 0x62, 0x61, 0x64, 0x20, 0xff, 0xfe, 0xc3, 0x20, 0x65, 0x6e, 0x64, 0x22])), bytes.toString('latin1'));
+  assert.ok(bytes.includes(Buffer.from([0x22, 0x6b, 0xe9, 0x22, 0x3a, 0x22, 0x80, 0x5b, 0x22])), bytes.toString('latin1'));
 });

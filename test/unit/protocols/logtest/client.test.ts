@@ -3,7 +3,7 @@ import test from 'node:test';
 import {
   EMPTY_TRIPLE, LogtestCliRequests, parseUnitTriple, readCliReply, unitExitCode, unitTripleOf,
 } from '../../../../protocols/logtest/client.js';
-import { parseJson } from '../../../../protocols/logtest/json.js';
+import { parseJson } from '../../../../protocols/cjson.js';
 import { phaseLines, pyFromJson, pyJsonDumps, pyRepr, pyStr, type PyValue } from '../../../../protocols/logtest/python-view.js';
 
 function py(text: string): PyValue {

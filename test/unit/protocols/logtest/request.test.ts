@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { printJsonText } from '../../../../protocols/logtest/json.js';
+import { printJsonText } from '../../../../protocols/cjson.js';
 import { checkRequest, escapeLocation, logtestQueueLine, type LogtestRequest } from '../../../../protocols/logtest/request.js';
 import { errorReply } from '../../../../protocols/logtest/response.js';
 
@@ -151,9 +151,15 @@ test('logtest request - the queue line: location escaped (| and :), cut at 2048 
   assert.equal(logtestQueueLine('stdin', 'hello: world'), '1:stdin:hello: world');
   assert.equal(escapeLocation('[001] (web) any->/var/log/a|b'), '[001] (web) any->/var/log/a||b');
   assert.equal(escapeLocation('a:b|c::'), 'a|:b||c|:|:');
-  assert.equal(escapeLocation('x'.repeat(3000)).length, 2048);
+  assert.equal(escapeLocation('a:b|c'), 'a|:b||c');
+  assert.equal(escapeLocation('stdin'), 'stdin');
+  assert.equal(escapeLocation(''), '');
+  // wstr_escape into 2,049 bytes: at most 2,048 of them.
+  assert.equal(escapeLocation('x'.repeat(3000)), 'x'.repeat(2048));
   // A pair is written whole when it starts before byte 2047, then the copy stops.
   assert.equal(escapeLocation(`${'x'.repeat(2045)}:yyyy`), `${'x'.repeat(2045)}|:`);
+  assert.equal(escapeLocation(`${'x'.repeat(2045)}::y`), `${'x'.repeat(2045)}|:`);
   assert.equal(escapeLocation(`${'x'.repeat(2046)}:yyyy`), `${'x'.repeat(2046)}|:`);
+  assert.equal(escapeLocation(`${'x'.repeat(2046)}:`), `${'x'.repeat(2046)}|:`);
   assert.equal(escapeLocation(`${'x'.repeat(2047)}:yy`), 'x'.repeat(2047));
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { JsonObject, parseJson, printJsonText, toJsonValue } from '../../../../protocols/logtest/json.js';
+import { JsonObject, parseJson, printJsonText, toJsonValue } from '../../../../protocols/cjson.js';
 import { logtestMessage, logtestText, prefixedMessage } from '../../../../protocols/logtest/messages.js';
 import {
   LOGTEST_CODEMSG, LOGTEST_MESSAGES_MAX, LogtestMessageList, alertOf, errorReply, servedReply, tooLargeReply, withRuleLevel,

@@ -1,7 +1,8 @@
 /**
- * The C printf conversions the JSON decoder's output depends on (glibc semantics): `%f`
- * and `%.<p>g` for doubles. JS toFixed/toExponential round exact ties away from zero and
- * switch to exponents at other thresholds, so both are rebuilt here.
+ * The C printf conversions Wazuh's JSON output depends on (glibc semantics): `%f` (the
+ * JSON decoder's numbers) and `%1.<p>g` (cJSON's numbers) for doubles. JS toFixed and
+ * toExponential round exact ties away from zero and switch to exponents at other
+ * thresholds, so both are rebuilt here.
  */
 
 /** `%f`: six decimals, exact ties to even, never an exponent. */

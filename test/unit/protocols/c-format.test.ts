@@ -1,7 +1,7 @@
 /** %f and %g as glibc prints them, ties and exponents included. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { formatFixed6, formatGeneral } from '../../../../../engine/decoders/plugins/c-format.js';
+import { formatFixed6, formatGeneral } from '../../../protocols/c-format.js';
 
 test('%f: six decimals, exact ties to even, no exponent however large', () => {
   const cases: [number, string][] = [
