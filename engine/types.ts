@@ -6,7 +6,9 @@
  * input (a latin1 view), so every offset is a byte offset as in Wazuh's C engine and
  * OS_Regex/PCRE2 see bytes, not characters. Convert at the edges with toBytes/fromBytes.
  */
-export type ByteString = string;
+import type { ByteString } from '../protocols/cjson.js';
+
+export type { ByteString };
 
 export function toBytes(text: string | Uint8Array): ByteString {
   return (typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text)).toString('latin1');
