@@ -5,7 +5,7 @@
  * Nothing can be escaped and there are no wildcards.
  */
 import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
-import { OS_PATTERN_MAXSIZE, foldSubject, lowerAscii } from './os-regex.js';
+import { OS_PATTERN_MAXSIZE, foldSubject, foldedAt, lowerAscii } from './os-regex.js';
 
 export interface OsMatchOptions {
   /**
@@ -27,9 +27,12 @@ interface Alternative {
   readonly how: number;
   /** Lower-cased text to look for. */
   readonly text: string;
+  /** The text holds a letter: a search anywhere must look at the folded subject. */
+  readonly letters: boolean;
 }
 
 const HAS_UPPER = /[A-Z]/;
+const HAS_LOWER = /[a-z]/;
 
 /** Compiles an OS_Match pattern (a ByteString); throws PatternError as OSMatch_Compile fails. */
 export function compileOsMatch(pattern: string, options: OsMatchOptions = {}): Matcher {
@@ -45,11 +48,12 @@ function compileAlternative(alt: string, caseSensitive: boolean): Alternative {
   const starts = alt.startsWith('^');
   const ends = alt.endsWith('$');
   const text = lowerAscii(alt.slice(starts ? 1 : 0, ends ? -1 : undefined));
-  if (starts && ends) return { how: WHOLE, text };
-  if (alt.length === 0) return { how: ALWAYS, text };
-  if (ends) return { how: SUFFIX, text };
-  if (starts) return { how: PREFIX, text };
-  return { how: caseSensitive && HAS_UPPER.test(alt) ? NEVER : ANYWHERE, text };
+  const letters = HAS_LOWER.test(text);
+  if (starts && ends) return { how: WHOLE, text, letters };
+  if (alt.length === 0) return { how: ALWAYS, text, letters };
+  if (ends) return { how: SUFFIX, text, letters };
+  if (starts) return { how: PREFIX, text, letters };
+  return { how: caseSensitive && HAS_UPPER.test(alt) ? NEVER : ANYWHERE, text, letters };
 }
 
 class OsMatch implements Matcher {
@@ -59,39 +63,52 @@ class OsMatch implements Matcher {
     private readonly negate: boolean,
   ) {}
 
+  /** Only whether some alternative matches: no end index, no result object. */
   test(subject: ByteString): boolean {
-    return this.exec(subject) !== null;
+    const alternatives = this.alternatives;
+    for (let i = 0; i < alternatives.length; i++) {
+      if (lastMatchedByte(alternatives[i] as Alternative, subject, 0) !== NONE) return !this.negate;
+    }
+    return this.negate;
   }
 
   exec(subject: ByteString, from = 0): MatchResult | null {
     const start = from > 0 ? from : 0;
-    const s = foldSubject(subject);
     for (const alt of this.alternatives) {
-      const end = lastMatchedByte(alt, s, start);
-      if (end !== undefined) return this.negate ? null : { end, captures: [] };
+      const end = lastMatchedByte(alt, subject, start);
+      if (end !== NONE) return this.negate ? null : { end, captures: NO_CAPTURES };
     }
-    return this.negate ? { end: subject.length - 1, captures: [] } : null;
+    return this.negate ? { end: subject.length - 1, captures: NO_CAPTURES } : null;
   }
 }
 
-/** Index of the last byte of the alternative's match in s (from `start`), or undefined. */
-function lastMatchedByte(alt: Alternative, s: string, start: number): number | undefined {
+/** No alternative matched (every real answer is >= -1). */
+const NONE = -2;
+const NO_CAPTURES: readonly ByteString[] = Object.freeze([]);
+
+/**
+ * Index of the last byte of the alternative's match in the subject (from `start`), or
+ * NONE. Anchored alternatives compare folded bytes in place; only a search anywhere for a
+ * text holding letters needs the folded subject.
+ */
+function lastMatchedByte(alt: Alternative, subject: ByteString, start: number): number {
   const { text } = alt;
-  const room = s.length - start;
+  const room = subject.length - start;
   switch (alt.how) {
     case ANYWHERE: {
-      const at = room >= text.length ? s.indexOf(text, start) : -1;
-      return at < 0 ? undefined : at + text.length - 1;
+      if (room < text.length) return NONE;
+      const at = (alt.letters ? foldSubject(subject) : subject).indexOf(text, start);
+      return at < 0 ? NONE : at + text.length - 1;
     }
     case PREFIX:
-      return s.startsWith(text, start) ? start + text.length - 1 : undefined;
+      return room >= text.length && foldedAt(subject, text, start) ? start + text.length - 1 : NONE;
     case SUFFIX:
-      return room >= text.length && s.endsWith(text) ? s.length - 1 : undefined;
+      return room >= text.length && foldedAt(subject, text, subject.length - text.length) ? subject.length - 1 : NONE;
     case WHOLE:
-      return room === text.length && s.startsWith(text, start) ? s.length - 1 : undefined;
+      return room === text.length && foldedAt(subject, text, start) ? subject.length - 1 : NONE;
     case ALWAYS:
       return start - 1;
     default:
-      return undefined;
+      return NONE;
   }
 }

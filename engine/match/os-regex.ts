@@ -70,6 +70,16 @@ export function foldSubject(s: ByteString): string {
   return folded;
 }
 
+/** Whether the subject, ASCII-folded, holds the (folded) text at index at; at + text.length <= subject.length. */
+export function foldedAt(subject: ByteString, text: string, at: number): boolean {
+  for (let j = 0; j < text.length; j++) {
+    let c = subject.charCodeAt(at + j);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== text.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isWord = (b: number): boolean =>
   isDigit(b) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x40 || b === 0x5f;
@@ -126,6 +136,15 @@ interface Branch {
   readonly lead: readonly [string, string] | null;
   /** The branch's text when it is literals only: then it is a plain (folded) string search. */
   readonly literal: string | null;
+  /** literal holds a letter: searching it anywhere needs the folded subject. */
+  readonly literalLetters: boolean;
+  /**
+   * Texts every match must hold at or after its start (see requiredTexts), longest first;
+   * empty when the check would not pay (a branch anchored on a literal fails fast anyway).
+   */
+  readonly required: readonly string[];
+  /** required[k] holds a letter: it is looked for in the folded subject. */
+  readonly requiredLetters: readonly boolean[];
 }
 
 interface Token {
@@ -204,7 +223,48 @@ function buildBranch(tokens: Token[]): Branch {
   const lead = !anchoredStart && opener?.kind === LITERAL ? leadBytes(opener.arg) : null;
   const literal =
     tokens.length > 0 && tokens.every((t) => t.kind === LITERAL) ? String.fromCharCode(...tokens.map((t) => t.arg)) : null;
-  return { kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal };
+  const required = literal !== null || (anchoredStart && opener?.kind === LITERAL) ? [] : requiredTexts(tokens);
+  return {
+    kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal,
+    literalLetters: literal !== null && HAS_LETTER.test(literal),
+    required,
+    requiredLetters: required.map((text) => HAS_LETTER.test(text)),
+  };
+}
+
+/** Most required texts a branch checks before it runs. */
+const MAX_REQUIRED = 3;
+/** An ASCII letter: a text holding one is looked for in the folded subject (where an upper-case one never is). */
+const HAS_LETTER = /[A-Za-z]/;
+
+/**
+ * The runs of literals (a lone group mark may sit between them) that any match consumes as
+ * consecutive subject bytes at or after its start: the matcher only moves past a literal
+ * by matching it against the next byte, and ends early without one only in two ways,
+ * neither of which skips a literal but the last token: the subject running out (only
+ * classes may then remain) and a failing single class just before a final token (the
+ * C look-ahead, `nearEnd`). So a subject lacking one of these texts cannot match. The
+ * longest distinct texts, longest first.
+ */
+function requiredTexts(tokens: readonly Token[]): string[] {
+  const last = tokens.length - 1;
+  const skippable = last > 0 && tokens[last]!.kind === LITERAL && tokens[last - 1]!.kind === CLASS;
+  const runs: string[] = [];
+  let run = '';
+  tokens.forEach((t, i) => {
+    // A lone mark is stepped over; the second of two adjacent marks takes a '(' byte.
+    const transparent = t.kind === MARK && tokens[i - 1]?.kind !== MARK;
+    if (t.kind === LITERAL && !(skippable && i === last)) run += String.fromCharCode(t.arg);
+    else if (!transparent) {
+      if (run !== '') runs.push(run);
+      run = '';
+    }
+  });
+  if (run !== '') runs.push(run);
+  runs.sort((a, b) => b.length - a.length);
+  const kept: string[] = [];
+  for (const text of runs) if (kept.length < MAX_REQUIRED && !kept.some((k) => k.includes(text))) kept.push(text);
+  return kept;
 }
 
 /** The subject bytes that fold to literal byte b (an upper-case literal is met by none). */
@@ -260,12 +320,14 @@ class OsRegex implements Matcher {
       if (this.recording) clearGroups(branch.marks);
       const end = attempt(branch, subject, start, this.recording);
       if (end === NO_MATCH) continue;
-      if (!this.recording) return { end, captures: [] };
+      if (!this.recording) return { end, captures: NO_CAPTURES };
       return groupsValid(branch.marks) ? { end, captures: groupTexts(subject, branch.marks) } : null;
     }
     return null;
   }
 }
+
+const NO_CAPTURES: readonly ByteString[] = Object.freeze([]);
 
 function clearGroups(marks: number): void {
   for (let k = 0; k < marks; k++) groupAt[k] = -1;
@@ -318,7 +380,13 @@ function nextStart(lead: readonly [string, string], s: ByteString, at: number): 
 }
 
 function attempt(b: Branch, s: ByteString, from: number, record: boolean): number {
-  return b.literal === null ? run(b, s, from, record) : findLiteral(b, b.literal, s, from);
+  if (b.literal !== null) return findLiteral(b, b.literal, s, from);
+  const required = b.required;
+  for (let k = 0; k < required.length; k++) {
+    const within = b.requiredLetters[k] === true ? foldSubject(s) : s;
+    if (within.indexOf(required[k] as string, from) < 0) return NO_MATCH;
+  }
+  return run(b, s, from, record);
 }
 
 /**
@@ -327,18 +395,21 @@ function attempt(b: Branch, s: ByteString, from: number, record: boolean): numbe
  * pointer is its last byte. The subject stops at its first NUL, as a C string does.
  */
 function findLiteral(b: Branch, text: string, s: ByteString, from: number): number {
-  const f = foldSubject(s);
   let at: number;
   if (b.anchoredEnd) {
     const nul = s.indexOf('\0', from);
     const limit = nul < 0 ? s.length : nul;
     at = limit - text.length;
-    if (at < from || (b.anchoredStart && at !== from) || !f.startsWith(text, at)) return NO_MATCH;
+    if (at < from || (b.anchoredStart && at !== from) || !foldedAt(s, text, at)) return NO_MATCH;
+  } else if (b.anchoredStart) {
+    // The text holds no NUL, so matching it in place also rules one out.
+    if (from + text.length > s.length || !foldedAt(s, text, from)) return NO_MATCH;
+    at = from;
   } else {
-    at = b.anchoredStart ? (f.startsWith(text, from) ? from : -1) : f.indexOf(text, from);
+    at = (b.literalLetters ? foldSubject(s) : s).indexOf(text, from);
     if (at < 0) return NO_MATCH;
     const nul = s.indexOf('\0', from);
-    if (nul >= 0 && nul < at + text.length) return NO_MATCH;
+    if (nul >= 0 && nul < at) return NO_MATCH;
   }
   return at + text.length - 1;
 }

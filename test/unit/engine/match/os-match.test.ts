@@ -101,3 +101,16 @@ test('compile errors: longer than 20,480 bytes or holding a NUL', () => {
   assert.throws(() => compileOsMatch('a\u0000b'), PatternError);
   assert.doesNotThrow(() => compileOsMatch('a'.repeat(20480)));
 });
+
+test('anchored alternatives fold in place; texts without letters search the subject as is', () => {
+  assert.deepEqual(compileOsMatch('^fail').exec('FAILED x'), { end: 3, captures: [] });
+  assert.equal(compileOsMatch('^fail').test('FAI'), false);
+  assert.deepEqual(compileOsMatch('fail$').exec('x FAIL'), { end: 5, captures: [] });
+  assert.equal(compileOsMatch('fail$').test('FAIL x'), false);
+  assert.deepEqual(compileOsMatch('^fail$').exec('FAIL'), { end: 3, captures: [] });
+  assert.deepEqual(compileOsMatch(': password').exec('X: PASSWORD'), { end: 10, captures: [] });
+  assert.deepEqual(compileOsMatch('12:34').exec('at 12:34'), { end: 7, captures: [] });
+  assert.equal(compileOsMatch('12:34').test('at 12:35'), false);
+  assert.equal(compileOsMatch('!^fail').test('FAIL'), false);
+  assert.equal(compileOsMatch('!^fail').test('ok'), true);
+});

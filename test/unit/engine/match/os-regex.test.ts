@@ -289,3 +289,36 @@ test('test() agrees with exec() and a compiled matcher can be reused', () => {
   assert.equal(re.test('nothing here'), false);
   assert.equal(re.source, 'user (\\S+) from (\\S+)');
 });
+
+test('a text every match needs is looked for before the walk, without changing what matches', () => {
+  const exec = (pattern: string, subject: string, from = 0, captures = true): MatchResult | null =>
+    compileOsRegex(pattern, { captures }).exec(subject, from);
+  // The C look-ahead ends a match on a failing class just before a final literal: that literal is not needed.
+  assert.deepEqual(exec('\\w+\\d\\d%', 'a1x', 0, false), { end: 2, captures: [] });
+  assert.deepEqual(exec('\\w+\\d\\d%', 'a1x'), { end: 2, captures: [] });
+  assert.equal(exec('\\w+\\d\\d%', 'zz'), null);
+  // The second of two adjacent group marks takes a '(' byte: '-' and ':' are not adjacent in a match.
+  assert.deepEqual(exec('(-)(:)', ' b:x2-(:1'), { end: 7, captures: ['-'] });
+  assert.equal(exec('(-)(:)', ' b:x2-:1'), null);
+  // Letters are looked for folded; a capital kept by a case-sensitive compile is never found.
+  assert.deepEqual(exec('\\d+ FAILED', '3 failed'), { end: 7, captures: [] });
+  assert.equal(exec('\\d+ FAILED', '3 passed'), null);
+  assert.equal(compileOsRegex('\\d+Ab', { caseSensitive: true }).test('12Ab'), false);
+  assert.equal(compileOsRegex('\\d+ab', { caseSensitive: true }).test('12AB'), true);
+  // Only the text after the offset counts.
+  assert.equal(exec('\\d+ x', '1 x 2 ', 3), null);
+  assert.deepEqual(exec('\\d+ x', '1 x 2 X', 3), { end: 6, captures: [] });
+});
+
+test('literal-only alternatives compare in place at the anchors and search the folded subject otherwise', () => {
+  const re = (pattern: string): ReturnType<typeof compileOsRegex> => compileOsRegex(pattern);
+  assert.deepEqual(re('^wazuh: ').exec('WAZUH: x'), { end: 6, captures: [] });
+  assert.equal(re('^wazuh: ').exec('x wazuh: '), null);
+  assert.equal(re('^wazuh: ').exec('wazuh:'), null);
+  assert.deepEqual(re('abc$').exec('xABC'), { end: 3, captures: [] });
+  assert.deepEqual(re('abc$').exec('xABC\u0000d'), { end: 3, captures: [] });
+  assert.deepEqual(re('ab:').exec('xAB:'), { end: 3, captures: [] });
+  assert.deepEqual(re('1:2').exec('x1:2'), { end: 3, captures: [] });
+  assert.equal(re('abc').exec('x\u0000ABC'), null);
+  assert.equal(re('1:2').exec('x\u00001:2'), null);
+});
