@@ -9,7 +9,7 @@ import { parseCdbList } from './lists/cdb.js';
 import { predecode } from './predecode.js';
 import { alertObject } from './alert/alert-json.js';
 import { compileDecoders, decodeEvent, decoderId, newDecoderState, type DecoderSet, type DecoderState } from './decoders/decoder-set.js';
-import { compileRules, matchRules, newRuleState, type RuleSet, type RuleState } from './rules/rule-set.js';
+import { compileRules, matchRules, MatchBudgetExceeded, newRuleState, type RuleSet, type RuleState } from './rules/rule-set.js';
 import type { ByteString, CdbList, EngineEvent, FiredRule, XmlNode } from './types.js';
 import type { JsonObject } from '../protocols/cjson.js';
 
@@ -59,9 +59,21 @@ export type AnalysisMode = 'logtest' | 'analysisd';
 
 export interface Analysis {
   readonly event: EngineEvent;
-  /** The rule the walk ended on; null when none matched. */
+  /** The rule the walk ended on; null when none matched (or the budget ran out). */
   readonly fired: FiredRule | null;
   readonly time: Date;
+  /** Set when the event used up its match budget: where the walk stopped, and after how long. */
+  readonly overBudget?: { readonly stage: 'decoding' | 'rules'; readonly ruleId?: number; readonly elapsedMs: number };
+}
+
+/**
+ * A per-event match budget on the caller's clock (ms). A custom pattern that backtracks
+ * badly can make one event slow; past the budget the rule walk stops, the event raises
+ * nothing, and the caller logs the event and the rule.
+ */
+export interface EventBudget {
+  readonly ms: number;
+  readonly clock: () => number;
 }
 
 /** One stream of events with its own memory: a logtest token, or a node's event path. */
@@ -74,6 +86,7 @@ export class AnalysisSession {
     readonly ruleset: Ruleset,
     private readonly context: AnalysisContext,
     private readonly mode: AnalysisMode,
+    private readonly budget?: EventBudget,
   ) {
     const { rules } = ruleset;
     this.decoderState = { ...newDecoderState(), ruleExists: (id) => rules.byId.has(Number(id)) };
@@ -83,9 +96,23 @@ export class AnalysisSession {
   analyze(message: ByteString, now: Date, rulesDebug?: string[]): Analysis {
     const event = predecode(message, { managerHostname: shortHostname(this.context.managerName) });
     const ms = now.getTime();
+    const budget = this.budget;
+    const started = budget?.clock() ?? 0;
     decodeEvent(this.ruleset.decoders, event, this.decoderState, ms);
-    const fired = matchRules(this.ruleset.rules, event, this.ruleState, { now: ms, mode: this.mode, ...(rulesDebug ? { debug: rulesDebug } : {}) });
-    return { event, fired, time: now };
+    if (budget && budget.clock() - started > budget.ms) {
+      return { event, fired: null, time: now, overBudget: { stage: 'decoding', elapsedMs: budget.clock() - started } };
+    }
+    try {
+      const fired = matchRules(this.ruleset.rules, event, this.ruleState, {
+        now: ms, mode: this.mode,
+        ...(rulesDebug ? { debug: rulesDebug } : {}),
+        ...(budget ? { budget: { deadline: started + budget.ms, clock: budget.clock } } : {}),
+      });
+      return { event, fired, time: now };
+    } catch (err) {
+      if (!(err instanceof MatchBudgetExceeded) || !budget) throw err;
+      return { event, fired: null, time: now, overBudget: { stage: 'rules', ruleId: err.ruleId, elapsedMs: budget.clock() - started } };
+    }
   }
 
   /** The alert object of an analysis (alerts.json's shape; logtest's `output` in logtest mode). */

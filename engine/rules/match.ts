@@ -28,7 +28,26 @@ export interface MatchOptions {
   readonly mode?: 'logtest' | 'analysisd';
   /** Country lookup for srcgeoip/dstgeoip; without it those fields are absent (no GeoIP database). */
   readonly geoip?: (ip: ByteString) => ByteString | undefined;
+  /** When the walk must stop: a pathological custom pattern may not stall the node. */
+  readonly budget?: MatchBudget;
 }
+
+/** A deadline on the caller's clock (the engine has none of its own). */
+export interface MatchBudget {
+  readonly deadline: number;
+  readonly clock: () => number;
+}
+
+/** The walk passed its budget's deadline; `ruleId` is the rule it was about to try. */
+export class MatchBudgetExceeded extends Error {
+  constructor(readonly ruleId: number) {
+    super(`the match budget ran out before rule ${ruleId}`);
+    this.name = 'MatchBudgetExceeded';
+  }
+}
+
+/** The clock is read once per this many rules tried: cheap, and fine-grained enough. */
+const BUDGET_STRIDE = 16;
 
 export interface RuleMatch extends FiredRule {
   /** The compiled rule (options such as logAlert and noAr live there). */
@@ -48,6 +67,7 @@ class Walk implements SearchRun {
   firedtimes = -1;
   previousLog: ByteString | undefined;
   private clock: Date | undefined;
+  private tried = 0;
 
   constructor(
     readonly set: RuleSet,
@@ -57,8 +77,16 @@ class Walk implements SearchRun {
     readonly now: number,
     readonly geoip: ((ip: ByteString) => ByteString | undefined) | undefined,
     readonly debug: string[] | undefined,
+    private readonly budget: MatchBudget | undefined,
   ) {
     this.decoderId = decoder?.id ?? 0;
+  }
+
+  /** Throws MatchBudgetExceeded once the budget's deadline has passed. */
+  spend(rule: Rule): void {
+    if (this.budget && ++this.tried % BUDGET_STRIDE === 0 && this.budget.clock() > this.budget.deadline) {
+      throw new MatchBudgetExceeded(rule.id);
+    }
   }
 
   get event(): EngineEvent {
@@ -81,7 +109,7 @@ export function matchRules(set: RuleSet, event: EngineEvent, state: RuleState, o
   const decoder = event.decoder;
   const type = decoder?.type ?? 'syslog';
   const current = new EventRecord(event, options.now, type);
-  const walk = new Walk(set, state, current, decoder, options.now, options.geoip, options.debug);
+  const walk = new Walk(set, state, current, decoder, options.now, options.geoip, options.debug, options.budget);
   for (const root of set.roots) {
     if (root.rule.category !== type) continue;
     const hit = tryNode(root, walk);
@@ -93,6 +121,7 @@ export function matchRules(set: RuleSet, event: EngineEvent, state: RuleState, o
 /** OS_CheckIfRuleMatch for one node and, on a match, its children. */
 function tryNode(node: RuleNode, walk: Walk): Rule | null {
   const rule = node.rule;
+  walk.spend(rule);
   walk.debug?.push(`Trying rule: ${rule.id} - ${rule.description}`.slice(0, DEBUG_LINE_LIMIT));
   if (!conditionsHold(rule, walk)) return null;
   if (rule.context && !rule.checkDiff && rule.search && !searchHolds(rule, walk)) {

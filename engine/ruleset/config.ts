@@ -73,7 +73,7 @@ export interface RuleTestConf {
   readonly error?: RulesetLoadError;
 }
 
-export interface OssecConf {
+export interface AnalysisConf {
   readonly file: string;
   /** Every `<ruleset>` block in document order. */
   readonly rulesets: readonly RulesetBlock[];
@@ -112,7 +112,7 @@ export function defaultRulesetBlock(): RulesetBlock {
 }
 
 /** Reads ossec.conf. Throws RulesetLoadError (an OsXmlError for XML faults). */
-export function readOssecConf(text: string, file = 'etc/ossec.conf'): OssecConf {
+export function readAnalysisConf(text: string, file = 'etc/ossec.conf'): AnalysisConf {
   const roots = parseOsXml(text, file, { variables: false });
   if (roots.length === 0) throw new RulesetLoadError(file, 1, 'ossec_config', 'no configuration block in the file');
   const state = new ConfState(file);
@@ -149,7 +149,7 @@ class ConfState {
     }
   }
 
-  result(): OssecConf {
+  result(): AnalysisConf {
     const { cluster } = this;
     const alertCluster = cluster.hidden ? undefined : {
       name: cluster.name ?? 'wazuh',

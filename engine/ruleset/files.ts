@@ -22,7 +22,7 @@ import { RulesetLoadError } from '../types.js';
 import { asciiLower } from '../xml/os-xml.js';
 import {
   DEFAULT_DECODER_DIR, DEFAULT_RULE_DIR, defaultRulesetBlock,
-  type OssecConf, type RulesetBlock, type RulesetDirectory,
+  type AnalysisConf, type RulesetBlock, type RulesetDirectory,
 } from './config.js';
 
 export interface RulesetFiles {
@@ -46,7 +46,7 @@ export interface OrderOptions {
 }
 
 /** The directories whose listing orderRulesetFiles needs (the defaults included). */
-export function rulesetDirectories(conf: OssecConf): string[] {
+export function rulesetDirectories(conf: AnalysisConf): string[] {
   const dirs = new Set<string>([DEFAULT_DECODER_DIR, DEFAULT_RULE_DIR]);
   for (const block of conf.rulesets) for (const dir of [...block.decoderDirs, ...block.ruleDirs]) dirs.add(dir.path);
   return [...dirs];
@@ -58,7 +58,7 @@ export function rulesetDirectories(conf: OssecConf): string[] {
  * directory missing from it is one Wazuh could not open, and is skipped as Wazuh does.
  */
 export function orderRulesetFiles(
-  conf: OssecConf,
+  conf: AnalysisConf,
   listing: ReadonlyMap<string, readonly string[]>,
   options: OrderOptions = {},
 ): RulesetFiles {

@@ -37,7 +37,7 @@ export async function startLogtestService(home: string, log: Logger): Promise<Lo
   if (conf === null) return null;
   const server = new LogtestServer({
     socketPath: logtestSocketPath(home),
-    backend: new EngineLogtestBackend(new RulesetLoader(home), os.hostname()),
+    backend: new EngineLogtestBackend(new RulesetLoader(home), os.hostname(), logtestLog),
     log: logtestLog,
     config: {
       enabled: conf.enabled,
