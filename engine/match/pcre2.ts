@@ -30,8 +30,8 @@ type ByteSet = Uint8Array;
 type Node =
   /** Bytes matched in sequence (one byte, or the UTF-8 bytes of one `\N{U+hhhh}`). */
   | { readonly kind: 'literal'; readonly bytes: readonly number[]; readonly caseless: boolean; readonly at: number }
-  /** One byte out of a set, already written as JS (folded when the class was read under `i`). */
-  | { readonly kind: 'set'; readonly js: string; readonly at: number }
+  /** One byte out of a set, already written as JS (folded when the class was read under `i`), and its bytes. */
+  | { readonly kind: 'set'; readonly js: string; readonly bytes: ByteSet; readonly at: number }
   | { readonly kind: 'any'; readonly dotall: boolean; readonly at: number }
   | { readonly kind: 'bol' | 'eol'; readonly multiline: boolean; readonly at: number }
   | { readonly kind: 'wordBoundary' | 'notWordBoundary'; readonly at: number }
@@ -75,6 +75,28 @@ export function compilePcre2(pattern: string): Matcher {
 
 /** Parses, checks and translates a pattern (throws PatternError). */
 export function translatePcre2(pattern: string): Pcre2Translation {
+  const { parser, tree, emitter, regexp } = translateTree(pattern);
+  checkBacktracking(pattern, measureTree(pattern, tree, emitter.lookaround));
+  return {
+    regexp,
+    groupMap: emitter.groupMap,
+    trailGroups: emitter.trailGroups,
+    required: requiredRuns(tree),
+    utf: parser.utf,
+  };
+}
+
+/**
+ * How a pattern's failing matches can blow up in V8 (see "Runaway backtracking" below),
+ * measured without refusing it for that: for tests and tooling. Throws PatternError for
+ * anything else translatePcre2 refuses.
+ */
+export function measureBacktracking(pattern: string): BacktrackMeasures {
+  const { tree, emitter } = translateTree(pattern);
+  return measureTree(pattern, tree, emitter.lookaround);
+}
+
+function translateTree(pattern: string): { parser: Parser; tree: Alternation; emitter: Emitter; regexp: string } {
   const parser = new Parser(pattern);
   const tree = parser.parse();
   checkAlternation(pattern, tree, false);
@@ -85,13 +107,7 @@ export function translatePcre2(pattern: string): Pcre2Translation {
   } catch (err) {
     throw new PatternError(pattern, `translation is not a valid JS RegExp (${(err as Error).message})`);
   }
-  return {
-    regexp,
-    groupMap: emitter.groupMap,
-    trailGroups: emitter.trailGroups,
-    required: requiredRuns(tree),
-    utf: parser.utf,
-  };
+  return { parser, tree, emitter, regexp };
 }
 
 class Pcre2Matcher implements Matcher {
@@ -363,12 +379,14 @@ class Parser {
     const c = this.src[this.pos++]!;
     const utf = this.utf;
     switch (c) {
-      case 'd': return { kind: 'set', js: '\\d', at };
-      case 'w': return { kind: 'set', js: '\\w', at };
-      case 's': return { kind: 'set', js: setToJs(bytesToSet(SPACE_BYTES), false), at };
+      case 'd': return { kind: 'set', js: '\\d', bytes: CLASS_ESCAPES.d!(), at };
+      case 'w': return { kind: 'set', js: '\\w', bytes: CLASS_ESCAPES.w!(), at };
+      case 's': return { kind: 'set', js: setToJs(bytesToSet(SPACE_BYTES), false), bytes: CLASS_ESCAPES.s!(), at };
       case 'D': case 'W': case 'S':
         if (utf) this.refuse(`\\${c} under (*UTF) (it matches a whole UTF-8 character)`, at);
-        return c === 'S' ? { kind: 'set', js: setToJs(bytesToSet(SPACE_BYTES), true), at } : { kind: 'set', js: `\\${c}`, at };
+        return {
+          kind: 'set', js: c === 'S' ? setToJs(bytesToSet(SPACE_BYTES), true) : `\\${c}`, bytes: CLASS_ESCAPES[c]!(), at,
+        };
       case 'b': return { kind: 'wordBoundary', at };
       case 'B': return { kind: 'notWordBoundary', at };
       case 'N': return this.namedCodePoint(at);
@@ -465,7 +483,7 @@ class Parser {
     this.pos++;
     if (this.utf && negate) this.refuse('negated class under (*UTF) (it matches a whole UTF-8 character)', at);
     if (this.options.caseless) foldCase(set);
-    return { kind: 'set', js: setToJs(set, negate), at };
+    return { kind: 'set', js: setToJs(set, negate), bytes: negate ? complement(set) : set, at };
   }
 
   /** One class member: a single byte, or the set of a class escape (`\d`, `\s`...). */
@@ -690,11 +708,388 @@ function checkNode(pattern: string, node: Node, inLookbehind: boolean): void {
 }
 
 // ---------------------------------------------------------------------------------------
+// Runaway backtracking
+//
+// PCRE2 ends a runaway match at its match limit (no match); V8 never does. A failing
+// backtracking match tries every way its repeats can share out the text, so a pattern is
+// refused at load time when that number can blow up: k repeats that can match the same
+// text one after the other cost about n^k on n bytes (a "run" of k), and a repeated group
+// whose iterations can split the same text in several ways costs 2^n ("nested"). V8 hands
+// a RegExp that backtracks too much to its linear-time engine when that engine can run
+// it (no lookaround, counts up to 16): those patterns get a looser limit on runs.
+
+/** What the backtracking check measures on a pattern. */
+export interface BacktrackMeasures {
+  /**
+   * The longest run of repeats (`*`, `+`, `?`, `{n,m}`, and alternations whose branches can
+   * start alike) that can match the same text in a row, no item between them that the
+   * previous one cannot match forcing where it stops.
+   */
+  readonly run: number;
+  /** Offset of the repeat that ends that run (-1 when there is none). */
+  readonly runAt: number;
+  /** Offset of a repeat whose iterations can split the same text in several ways, or -1. */
+  readonly nestedAt: number;
+  /** Whether V8 can hand the translation to its linear-time engine (no lookaround, no count above 16). */
+  readonly linearFallback: boolean;
+  /**
+   * Whether a failing match is tried from few start positions: every top-level branch
+   * starts with `^` (not multiline), or with a literal of at least MIN_START_LITERAL bytes
+   * (V8 starts only where it occurs, and the prefilter has seen it in the subject).
+   */
+  readonly anchored: boolean;
+  /** The run, plus one for trying it from every start position when not anchored. */
+  readonly degree: number;
+}
+
+/** The longest run accepted when V8 can fall back to its linear-time engine. */
+const MAX_RUN = 16;
+/** The highest degree accepted when it cannot (PCRE2's match limit has no V8 counterpart). */
+const MAX_DEGREE_WITHOUT_FALLBACK = 2;
+/** V8's linear-time engine unrolls counted repeats, up to this product of counts. */
+const MAX_LINEAR_REPLICATION = 16;
+/** Literal bytes at a branch start that make its start positions few. */
+const MIN_START_LITERAL = 4;
+/** Walk steps after which a pattern is refused as too deeply nested to check. */
+const MAX_WALK_STEPS = 200_000;
+
+function checkBacktracking(pattern: string, m: BacktrackMeasures): void {
+  const refuse = (what: string, at: number): never => {
+    throw new PatternError(pattern, `${what} at offset ${at}`);
+  };
+  if (m.nestedAt >= 0) {
+    refuse('nested repeats: a repeated group whose iterations can match the same text in more than one way: matching could take exponential time', m.nestedAt);
+  }
+  if (m.linearFallback && m.run > MAX_RUN) {
+    refuse(`ambiguous repeats: ${m.run} repeats that can match the same text in a row (limit ${MAX_RUN}): matching could take too long`, m.runAt);
+  }
+  if (!m.linearFallback && m.degree > MAX_DEGREE_WITHOUT_FALLBACK) {
+    const limit = MAX_DEGREE_WITHOUT_FALLBACK - (m.anchored ? 0 : 1);
+    refuse(`ambiguous repeats: ${m.run} repeats that can match the same text in a row (limit ${limit} in ${m.anchored ? 'an anchored' : 'an unanchored'} `
+      + 'pattern that V8 cannot hand to its linear-time engine: lookaround, or a count above 16): matching could take too long', m.runAt);
+  }
+}
+
+function measureTree(pattern: string, tree: Alternation, lookaround: boolean): BacktrackMeasures {
+  const walker = new RunWalker(pattern, Math.max(MAX_RUN, MAX_DEGREE_WITHOUT_FALLBACK) + 1);
+  walker.alternation(tree, NO_THREADS);
+  const anchored = tree.every((branch) => leadingLiteral(branch).bytes >= MIN_START_LITERAL);
+  let replicated = 1;
+  for (const branch of tree) for (const node of branch) replicated = Math.max(replicated, replication(node));
+  return {
+    run: walker.peak,
+    runAt: walker.peakAt,
+    nestedAt: walker.nestedAt,
+    linearFallback: !lookaround && replicated <= MAX_LINEAR_REPLICATION,
+    anchored,
+    degree: walker.peak + (anchored ? 0 : 1),
+  };
+}
+
+/**
+ * An open run: `count` repeats in a row whose last one may still stop anywhere, matching
+ * bytes of `set` (a next repeat overlapping `set` extends the run).
+ */
+interface Thread {
+  readonly count: number;
+  readonly set: ByteSet;
+}
+
+/** Open runs by set (the longest kept). */
+type Threads = ReadonlyMap<string, Thread>;
+
+const NO_THREADS: Threads = new Map();
+const ALL_BYTES: ByteSet = complement(new Uint8Array(256));
+
+/**
+ * Walks the pattern tree keeping the open runs at each point: an item the last repeat of
+ * a run cannot match ends that run (the repeat must stop right before it), a repeat
+ * overlapping it extends it, an optional item leaves it open.
+ */
+class RunWalker {
+  peak = 0;
+  peakAt = -1;
+  nestedAt = -1;
+  private steps = 0;
+  /** Enclosing repeats that iterate: a lookaround inside runs again at each iteration. */
+  private loops = 0;
+  /** The longest run each repeat has ended. */
+  private readonly ends = new Map<Node, number>();
+
+  /** `cap`: a run longer than this stops the unrolling of repeats (the pattern is refused anyway). */
+  constructor(private readonly pattern: string, private readonly cap: number) {}
+
+  alternation(body: Alternation, threads: Threads): Threads {
+    let out = NO_THREADS;
+    for (const branch of body) {
+      let t = threads;
+      for (const node of branch) t = this.node(node, t);
+      out = merge(out, t);
+    }
+    return out;
+  }
+
+  private node(node: Node, threads: Threads): Threads {
+    if (++this.steps > MAX_WALK_STEPS) {
+      throw new PatternError(this.pattern, `repeats nested too deeply to check for runaway backtracking at offset ${node.at}`);
+    }
+    switch (node.kind) {
+      case 'literal': case 'set': case 'any':
+        return close(threads, firstBytes(node));
+      case 'group': {
+        const out = this.alternation(node.body, threads);
+        return ambiguous(node.body) ? merge(out, this.member(node, threads, consumedBytes(node), firstBytes(node))) : out;
+      }
+      case 'repeat':
+        return this.repeat(node, threads);
+      case 'look':
+        this.look(node.body, threads);
+        return threads;
+      default:
+        return threads;
+    }
+  }
+
+  /** A repeat (or ambiguous alternation) matching `set`: it extends every open run it overlaps. */
+  private member(node: Node, threads: Threads, set: ByteSet, first: ByteSet): Threads {
+    let count = 1;
+    for (const t of threads.values()) if (t.count >= count && overlaps(t.set, set)) count = t.count + 1;
+    this.ends.set(node, Math.max(count, this.ends.get(node) ?? 0));
+    if (count > this.peak) {
+      this.peak = count;
+      this.peakAt = node.at;
+    }
+    const before = nullable(node) ? threads : close(threads, first);
+    return merge(before, new Map([[setKey(set), { count, set }]]));
+  }
+
+  private repeat(node: Extract<Node, { kind: 'repeat' }>, threads: Threads): Threads {
+    const { body, min, max } = node;
+    if (!hasRuns(body)) {
+      if (max > min) return this.member(node, threads, consumedBytes(body), firstBytes(body));
+      return min > 0 ? close(threads, firstBytes(body)) : threads;
+    }
+    if (max === Infinity && this.nestedAt < 0 && this.runsAcrossIterations(body)) this.nestedAt = node.at;
+    // Iterations in a row until the open runs stop changing (or the run is too long anyway).
+    if (max > 1) this.loops++;
+    let out = min === 0 ? threads : NO_THREADS;
+    let current = threads;
+    for (let i = 1; ; i++) {
+      const next = this.node(body, current);
+      const settled = i >= max || i > this.cap || this.peak > this.cap || sameThreads(next, current);
+      if (i >= min || settled) out = merge(out, next);
+      if (settled) break;
+      current = next;
+    }
+    if (max > 1) this.loops--;
+    // How many iterations run is itself open when the count can vary.
+    return max > min ? merge(out, this.member(node, threads, consumedBytes(body), firstBytes(body))) : out;
+  }
+
+  /** Whether some run goes on from one iteration of `body` into the next: iterations then split text in many ways. */
+  private runsAcrossIterations(body: Node): boolean {
+    const probe = new RunWalker(this.pattern, this.cap);
+    probe.steps = this.steps;
+    const once = probe.node(body, NO_THREADS);
+    const firstEnds = new Map(probe.ends);
+    probe.node(body, once);
+    this.steps = probe.steps;
+    for (const [member, count] of probe.ends) if (count > (firstEnds.get(member) ?? 0)) return true;
+    return false;
+  }
+
+  /**
+   * A lookaround runs afresh wherever it is reached: its repeats multiply the ways of getting
+   * there (the open runs, the enclosing iterations), whatever bytes those match.
+   */
+  private look(body: Alternation, threads: Threads): void {
+    let before = 0;
+    for (const t of threads.values()) before = Math.max(before, t.count);
+    before += this.loops;
+    this.alternation(body, before > 0 ? new Map([[setKey(ALL_BYTES), { count: before, set: ALL_BYTES }]]) : NO_THREADS);
+  }
+}
+
+/** The runs that can go on through an item starting with a byte of `first`. */
+function close(threads: Threads, first: ByteSet): Threads {
+  let out: Map<string, Thread> | undefined;
+  for (const [key, t] of threads) {
+    if (overlaps(t.set, first)) continue;
+    out ??= new Map(threads);
+    out.delete(key);
+  }
+  return out ?? threads;
+}
+
+function merge(a: Threads, b: Threads): Threads {
+  if (a.size === 0) return b;
+  if (b.size === 0) return a;
+  const out = new Map(a);
+  for (const [key, t] of b) {
+    const had = out.get(key);
+    if (had === undefined || had.count < t.count) out.set(key, t);
+  }
+  return out;
+}
+
+function sameThreads(a: Threads, b: Threads): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [key, t] of a) if (b.get(key)?.count !== t.count) return false;
+  return true;
+}
+
+function setKey(set: ByteSet): string {
+  let key = '';
+  for (let b = 0; b < 256; b += 16) {
+    let word = 0;
+    for (let k = 0; k < 16; k++) word |= set[b + k]! << k;
+    key += String.fromCharCode(word);
+  }
+  return key;
+}
+
+function overlaps(a: ByteSet, b: ByteSet): boolean {
+  for (let i = 0; i < 256; i++) if (a[i] === 1 && b[i] === 1) return true;
+  return false;
+}
+
+const consumedMemo = new WeakMap<Node, ByteSet>();
+const firstMemo = new WeakMap<Node, ByteSet>();
+const runsMemo = new WeakMap<Node, boolean>();
+
+/** Every byte the node can match. */
+function consumedBytes(node: Node): ByteSet {
+  let set = consumedMemo.get(node);
+  if (set !== undefined) return set;
+  switch (node.kind) {
+    case 'literal': set = literalSet(node.bytes, node.caseless); break;
+    case 'set': set = node.bytes; break;
+    case 'any': set = anyBytes(node.dotall); break;
+    case 'repeat': set = consumedBytes(node.body); break;
+    case 'group':
+      set = new Uint8Array(256);
+      for (const branch of node.body) for (const item of branch) addAll(set, consumedBytes(item));
+      break;
+    default: set = new Uint8Array(256);
+  }
+  consumedMemo.set(node, set);
+  return set;
+}
+
+/** The bytes a match of the node can start with. */
+function firstBytes(node: Node): ByteSet {
+  let set = firstMemo.get(node);
+  if (set !== undefined) return set;
+  switch (node.kind) {
+    case 'literal': set = literalSet(node.bytes.slice(0, 1), node.caseless); break;
+    case 'set': case 'any': set = consumedBytes(node); break;
+    case 'repeat': set = firstBytes(node.body); break;
+    case 'group':
+      set = new Uint8Array(256);
+      for (const branch of node.body) addAll(set, sequenceFirst(branch));
+      break;
+    default: set = new Uint8Array(256);
+  }
+  firstMemo.set(node, set);
+  return set;
+}
+
+function sequenceFirst(items: readonly Node[]): ByteSet {
+  const set = new Uint8Array(256);
+  for (const item of items) {
+    addAll(set, firstBytes(item));
+    if (!nullable(item)) break;
+  }
+  return set;
+}
+
+function literalSet(bytes: readonly number[], caseless: boolean): ByteSet {
+  const set = bytesToSet(bytes);
+  if (caseless) foldCase(set);
+  return set;
+}
+
+function anyBytes(dotall: boolean): ByteSet {
+  const set = complement(new Uint8Array(256));
+  if (!dotall) set[0x0a] = 0;
+  return set;
+}
+
+/** Whether two branches can start at the same byte (or one can match empty): the alternation can split text in several ways. */
+function ambiguous(body: Alternation): boolean {
+  if (body.length < 2) return false;
+  const seen = new Uint8Array(256);
+  for (const branch of body) {
+    if (branch.every(nullable)) return true;
+    const first = sequenceFirst(branch);
+    if (overlaps(seen, first)) return true;
+    addAll(seen, first);
+  }
+  return false;
+}
+
+/** Whether the node holds something that can match the same text in several ways. */
+function hasRuns(node: Node): boolean {
+  let runs = runsMemo.get(node);
+  if (runs !== undefined) return runs;
+  switch (node.kind) {
+    case 'repeat': runs = node.max > node.min || hasRuns(node.body); break;
+    case 'group': runs = ambiguous(node.body) || node.body.some((branch) => branch.some(hasRuns)); break;
+    case 'look': runs = node.body.some((branch) => branch.some(hasRuns)); break;
+    default: runs = false;
+  }
+  runsMemo.set(node, runs);
+  return runs;
+}
+
+/**
+ * Literal bytes every match of the sequence starts with (looking through simple
+ * assertions and single-branch groups; Infinity from a non-multiline `^`), and whether the
+ * sequence ended before anything else came.
+ */
+function leadingLiteral(items: readonly Node[]): { bytes: number; through: boolean } {
+  let bytes = 0;
+  for (const node of items) {
+    if (node.kind === 'bol' && !node.multiline) return { bytes: Infinity, through: false };
+    if (node.kind === 'literal') {
+      bytes += node.bytes.length;
+      continue;
+    }
+    if (node.kind === 'bol' || node.kind === 'eol' || node.kind === 'wordBoundary' || node.kind === 'notWordBoundary') continue;
+    if (node.kind === 'group' && node.body.length === 1) {
+      const inner = leadingLiteral(node.body[0]!);
+      bytes += inner.bytes;
+      if (inner.through) continue;
+    }
+    return { bytes, through: false };
+  }
+  return { bytes, through: true };
+}
+
+/** The largest product of counts along nested repeats, as V8's linear-time engine unrolls them. */
+function replication(node: Node): number {
+  switch (node.kind) {
+    case 'repeat':
+      return (node.max === Infinity ? node.min + 1 : Math.max(node.max, 1)) * replication(node.body);
+    case 'group': case 'look': {
+      let most = 1;
+      for (const branch of node.body) for (const item of branch) most = Math.max(most, replication(item));
+      return most;
+    }
+    default:
+      return 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Emission
 
 class Emitter {
   readonly groupMap: number[];
   readonly trailGroups: number[] = [];
+  /** Whether the JS holds a lookaround (V8's linear-time engine cannot run it). */
+  lookaround = false;
   private jsGroups = 0;
 
   constructor(groupCount: number) {
@@ -727,8 +1122,13 @@ class Emitter {
       case 'literal': return node.bytes.map((b) => literalChar(b, node.caseless)).join('');
       case 'set': return node.js;
       case 'any': return node.dotall ? '[\\s\\S]' : '[^\\n]';
-      case 'bol': return node.multiline ? '(?:^|(?<=\\n)(?=[\\s\\S]))' : '^';
-      case 'eol': return node.multiline ? '(?=\\n|$)' : '(?=\\n?$)';
+      case 'bol':
+        if (!node.multiline) return '^';
+        this.lookaround = true;
+        return '(?:^|(?<=\\n)(?=[\\s\\S]))';
+      case 'eol':
+        this.lookaround = true;
+        return node.multiline ? '(?=\\n|$)' : '(?=\\n?$)';
       case 'wordBoundary': return '\\b';
       case 'notWordBoundary': return '\\B';
       case 'group': {
@@ -737,6 +1137,7 @@ class Emitter {
         return `(${this.alternation(node.body)})`;
       }
       case 'look':
+        this.lookaround = true;
         return `(?${node.behind ? '<' : ''}${node.negate ? '!' : '='}${this.alternation(node.body)})`;
       case 'repeat': return this.repeat(node);
     }
