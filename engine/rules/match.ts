@@ -68,6 +68,8 @@ class Walk implements SearchRun {
   previousLog: ByteString | undefined;
   private clock: Date | undefined;
   private tried = 0;
+  /** Dynamic fields looked up so far (null: absent): sibling rules often test the same field. */
+  private fieldMemo: Map<string, ByteString | null> | undefined;
 
   constructor(
     readonly set: RuleSet,
@@ -102,7 +104,23 @@ class Walk implements SearchRun {
   weekday(): number {
     return (this.clock ??= new Date(this.now)).getDay();
   }
+
+  /** The event's dynamic field by lower-case name; a long field list is searched once per name. */
+  dynamic(lowerName: string): ByteString | undefined {
+    const event = this.current.event;
+    if (event.dynamic.length < MEMO_FROM_FIELDS) return findDynamic(event, lowerName);
+    const memo = (this.fieldMemo ??= new Map());
+    let value = memo.get(lowerName);
+    if (value === undefined) {
+      value = findDynamic(event, lowerName) ?? null;
+      memo.set(lowerName, value);
+    }
+    return value ?? undefined;
+  }
 }
+
+/** Below this many dynamic fields a scan costs less than a memo. */
+const MEMO_FROM_FIELDS = 8;
 
 export function matchRules(set: RuleSet, event: EngineEvent, state: RuleState, options: MatchOptions): RuleMatch | null {
   state.bind(set);
@@ -171,7 +189,7 @@ function conditionsHold(rule: Rule, walk: Walk): boolean {
   if (rule.url && !holds(rule.url, fields.url)) return false;
   if (rule.location && !holds(rule.location, walk.current.location)) return false;
   for (const field of rule.fields) {
-    if (!holds(field, findDynamic(event, field.name))) return false;
+    if (!holds(field, walk.dynamic(field.name))) return false;
   }
   if (!packetHolds(rule, event)) return false;
   return extraHolds(rule, walk) && ftsHolds(rule, walk) && listsHold(rule.lists, walk);
@@ -242,20 +260,21 @@ function ftsHolds(rule: Rule, walk: Walk): boolean {
   return firstTimeSeen(walk.state, walk.event, decoder, walk.current.location);
 }
 
-function listKey(condition: ListCondition, event: EngineEvent): ByteString | undefined {
+function listKey(condition: ListCondition, walk: Walk): ByteString | undefined {
+  const event = walk.event;
   const key = condition.key;
   switch (key.kind) {
     case 'static': return event.fields[key.field];
     case 'user': return event.fields.srcuser ?? event.fields.dstuser;
     case 'hostname': return event.hostname;
     case 'program_name': return event.programName;
-    case 'dynamic': return findDynamic(event, key.name);
+    case 'dynamic': return walk.dynamic(key.name);
   }
 }
 
 function listsHold(lists: readonly ListCondition[], walk: Walk): boolean {
   for (const condition of lists) {
-    const value = listKey(condition, walk.event);
+    const value = listKey(condition, walk);
     if (value === undefined || !lookupList(condition.list, condition.lookup, value, condition.checkValue)) return false;
   }
   return true;

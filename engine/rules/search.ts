@@ -6,7 +6,7 @@
  * each firing.
  */
 import type { ByteString, EngineEvent, StaticField } from '../types.js';
-import { asciiLower } from '../xml/os-xml.js';
+import { foldedAt } from '../match/os-regex.js';
 import type { Rule } from './model.js';
 import type { EventRecord, Timeline } from './state.js';
 
@@ -36,11 +36,11 @@ function contextValue(record: EventRecord, index: number, run: SearchRun): ByteS
   return record.location;
 }
 
-/** Dynamic field by lower-case name, first one wins (Wazuh's FindField). */
+/** Dynamic field by lower-case name, first one wins (Wazuh's FindField); names fold in place. */
 export function findDynamic(event: EngineEvent, lowerName: string): ByteString | undefined {
   for (const field of event.dynamic) {
     const name = field.name;
-    if (name.length === lowerName.length && (name === lowerName || asciiLower(name) === lowerName)) return field.value;
+    if (name.length === lowerName.length && (name === lowerName || foldedAt(name, lowerName, 0))) return field.value;
   }
   return undefined;
 }

@@ -137,6 +137,21 @@ test('<field>: dynamic fields by case-insensitive name; missing is a non-match; 
   assert.equal(s.idOf({ dynamic: { 'win.eventid': '4626' } }), undefined);
 });
 
+test('<field> on a long field list: the first name that folds equal wins, for every sibling and every event', () => {
+  const set = rules(`
+    <rule id="100" level="3"><field name="github.action">^repo.create$</field><description>create</description></rule>
+    <rule id="101" level="3"><field name="GitHub.Action">^repo.destroy$</field><description>destroy</description></rule>
+    <rule id="102" level="3"><field name="github.actor">^bob$</field><field name="github.action">^team.add$</field><description>team</description></rule>`);
+  const s = session(set);
+  const filler = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, String(i)]));
+  const run = (dynamic: Record<string, string>): number | undefined => s.idOf({ dynamic: { ...filler, ...dynamic } });
+  assert.equal(run({ 'GitHub.ACTION': 'repo.destroy', 'github.action': 'repo.create' }), 101);
+  assert.equal(run({ 'github.action': 'repo.create', 'GitHub.ACTION': 'repo.destroy' }), 100);
+  assert.equal(run({ 'github.Actor': 'bob', 'github.action': 'team.add' }), 102);
+  assert.equal(run({ 'github.actor': 'eve', 'github.action': 'team.add' }), undefined);
+  assert.equal(run({ 'github.actions': 'repo.create' }), undefined);
+});
+
 test('srcip/dstip: addresses, CIDR, netmask, !negation, IPv6, negate attribute', () => {
   const set = rules(`
     <rule id="100" level="3"><srcip>10.0.0.0/8</srcip><srcip>192.168.1.0/255.255.255.0</srcip><description>inside</description></rule>
