@@ -35,8 +35,9 @@ export async function runRulesetSuite(options: SuiteOptions): Promise<SuiteRepor
   try {
     await writeSuiteHome(home, options.ruleset);
     const socketPath = logtestSocketPath(home);
-    const backend = new EngineLogtestBackend(new RulesetLoader(home), os.hostname());
-    const server = new LogtestServer({ socketPath, backend, log: createLogger(sink, 'wazuh-analysisd'), config: { maxSessions: 500 } });
+    const logger = createLogger(sink, 'wazuh-analysisd');
+    const backend = new EngineLogtestBackend(new RulesetLoader(home), os.hostname(), logger);
+    const server = new LogtestServer({ socketPath, backend, log: logger, config: { maxSessions: 500 } });
     await server.start();
     try {
       const testsDir = path.join(options.ruleset, 'testing', 'tests');
