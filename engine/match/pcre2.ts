@@ -726,11 +726,17 @@ export interface BacktrackMeasures {
    * previous one cannot match forcing where it stops.
    */
   readonly run: number;
+  /** Whether the count stopped early, past the limits (the run is then at least `run`). */
+  readonly runCut: boolean;
   /** Offset of the repeat that ends that run (-1 when there is none). */
   readonly runAt: number;
   /** Offset of a repeat whose iterations can split the same text in several ways, or -1. */
   readonly nestedAt: number;
-  /** Whether V8 can hand the translation to its linear-time engine (no lookaround, no count above 16). */
+  /** Whether the translation holds a lookaround (`(?m)^` and a `$` before the end make one too). */
+  readonly lookaround: boolean;
+  /** The largest product of counts along nested repeats (`a{2,3}` counts 3, `a+` 2, `a*` 1). */
+  readonly replication: number;
+  /** Whether V8 can hand the translation to its linear-time engine: no lookaround, replication up to 16. */
   readonly linearFallback: boolean;
   /**
    * Whether a failing match is tried from few start positions: every top-level branch
@@ -742,12 +748,29 @@ export interface BacktrackMeasures {
   readonly degree: number;
 }
 
-/** The longest run accepted when V8 can fall back to its linear-time engine. */
-const MAX_RUN = 16;
-/** The highest degree accepted when it cannot (PCRE2's match limit has no V8 counterpart). */
-const MAX_DEGREE_WITHOUT_FALLBACK = 2;
-/** V8's linear-time engine unrolls counted repeats, up to this product of counts. */
-const MAX_LINEAR_REPLICATION = 16;
+/**
+ * The limits (exported for tests). The stock ruleset reaches a run of 7 with the fallback
+ * and a degree of 2 without it (test/unit/engine/match/pcre2.test.ts prints the figures).
+ */
+export const BACKTRACK_LIMITS = {
+  /**
+   * The longest run accepted when V8 can fall back to its linear-time engine. Runs of 16
+   * bounded repeats (`a?`, where V8 counts too few backtracks to fall back soon) stay in
+   * tens of ms on the fuzz subjects; 24 reach a third of a second.
+   */
+  maxRun: 16,
+  /**
+   * The highest degree accepted when it cannot: quadratic, the cost an unanchored `.+!`
+   * already has in V8 (a stock pattern has it too); cubic is seconds on 1.5 KB.
+   */
+  maxDegreeWithoutFallback: 2,
+  /** V8's linear-time engine unrolls counted repeats, up to this product of counts. */
+  maxLinearReplication: 16,
+} as const;
+
+const MAX_RUN = BACKTRACK_LIMITS.maxRun;
+const MAX_DEGREE_WITHOUT_FALLBACK = BACKTRACK_LIMITS.maxDegreeWithoutFallback;
+const MAX_LINEAR_REPLICATION = BACKTRACK_LIMITS.maxLinearReplication;
 /** Literal bytes at a branch start that make its start positions few. */
 const MIN_START_LITERAL = 4;
 /** Walk steps after which a pattern is refused as too deeply nested to check. */
@@ -760,13 +783,17 @@ function checkBacktracking(pattern: string, m: BacktrackMeasures): void {
   if (m.nestedAt >= 0) {
     refuse('nested repeats: a repeated group whose iterations can match the same text in more than one way: matching could take exponential time', m.nestedAt);
   }
+  const repeats = `${m.runCut ? 'at least ' : ''}${m.run} repeats that can match the same text in a row`;
   if (m.linearFallback && m.run > MAX_RUN) {
-    refuse(`ambiguous repeats: ${m.run} repeats that can match the same text in a row (limit ${MAX_RUN}): matching could take too long`, m.runAt);
+    refuse(`ambiguous repeats: ${repeats} (limit ${MAX_RUN}): matching could take too long`, m.runAt);
   }
   if (!m.linearFallback && m.degree > MAX_DEGREE_WITHOUT_FALLBACK) {
     const limit = MAX_DEGREE_WITHOUT_FALLBACK - (m.anchored ? 0 : 1);
-    refuse(`ambiguous repeats: ${m.run} repeats that can match the same text in a row (limit ${limit} in ${m.anchored ? 'an anchored' : 'an unanchored'} `
-      + 'pattern that V8 cannot hand to its linear-time engine: lookaround, or a count above 16): matching could take too long', m.runAt);
+    const why = m.lookaround
+      ? 'lookaround (written, or translating (?m)^ or a $ before the end), which V8\'s linear-time engine cannot run'
+      : `repeat counts reaching ${m.replication}, above the ${MAX_LINEAR_REPLICATION} V8's linear-time engine can run`;
+    refuse(`ambiguous repeats: ${repeats} (limit ${limit} in ${m.anchored ? 'an anchored' : 'an unanchored'} pattern with ${why}): `
+      + 'matching could take too long', m.runAt);
   }
 }
 
@@ -778,8 +805,11 @@ function measureTree(pattern: string, tree: Alternation, lookaround: boolean): B
   for (const branch of tree) for (const node of branch) replicated = Math.max(replicated, replication(node));
   return {
     run: walker.peak,
+    runCut: walker.cut,
     runAt: walker.peakAt,
     nestedAt: walker.nestedAt,
+    lookaround,
+    replication: replicated,
     linearFallback: !lookaround && replicated <= MAX_LINEAR_REPLICATION,
     anchored,
     degree: walker.peak + (anchored ? 0 : 1),
@@ -808,6 +838,8 @@ const ALL_BYTES: ByteSet = complement(new Uint8Array(256));
  */
 class RunWalker {
   peak = 0;
+  /** Whether unrolling stopped early: the peak is then a lower bound. */
+  cut = false;
   peakAt = -1;
   nestedAt = -1;
   private steps = 0;
@@ -835,7 +867,7 @@ class RunWalker {
     }
     switch (node.kind) {
       case 'literal': case 'set': case 'any':
-        return close(threads, firstBytes(node));
+        return threads.size === 0 ? threads : close(threads, firstBytes(node));
       case 'group': {
         const out = this.alternation(node.body, threads);
         return ambiguous(node.body) ? merge(out, this.member(node, threads, consumedBytes(node), firstBytes(node))) : out;
@@ -867,7 +899,7 @@ class RunWalker {
     const { body, min, max } = node;
     if (!hasRuns(body)) {
       if (max > min) return this.member(node, threads, consumedBytes(body), firstBytes(body));
-      return min > 0 ? close(threads, firstBytes(body)) : threads;
+      return min > 0 && threads.size > 0 ? close(threads, firstBytes(body)) : threads;
     }
     if (max === Infinity && this.nestedAt < 0 && this.runsAcrossIterations(body)) this.nestedAt = node.at;
     // Iterations in a row until the open runs stop changing (or the run is too long anyway).
@@ -876,7 +908,9 @@ class RunWalker {
     let current = threads;
     for (let i = 1; ; i++) {
       const next = this.node(body, current);
-      const settled = i >= max || i > this.cap || this.peak > this.cap || sameThreads(next, current);
+      const done = i >= max || sameThreads(next, current);
+      const settled = done || i > this.cap || this.peak > this.cap;
+      if (!done && settled) this.cut = true;
       if (i >= min || settled) out = merge(out, next);
       if (settled) break;
       current = next;
@@ -1004,9 +1038,16 @@ function sequenceFirst(items: readonly Node[]): ByteSet {
   return set;
 }
 
+/** One set per byte and case mode, shared (sets are never written once made). */
+const singleByteSets = new Map<number, ByteSet>();
+
 function literalSet(bytes: readonly number[], caseless: boolean): ByteSet {
+  const key = bytes.length === 1 ? bytes[0]! * 2 + (caseless ? 1 : 0) : -1;
+  const shared = singleByteSets.get(key);
+  if (shared !== undefined) return shared;
   const set = bytesToSet(bytes);
   if (caseless) foldCase(set);
+  if (key >= 0) singleByteSets.set(key, set);
   return set;
 }
 
@@ -1016,16 +1057,50 @@ function anyBytes(dotall: boolean): ByteSet {
   return set;
 }
 
-/** Whether two branches can start at the same byte (or one can match empty): the alternation can split text in several ways. */
+/** Alternations with more branches are judged on their first bytes alone. */
+const MAX_PAIRED_BRANCHES = 64;
+const ambiguousMemo = new WeakMap<Alternation, boolean>();
+
+/**
+ * Whether two branches can match at the same start (or one can match empty): the
+ * alternation can then split text in several ways. Two branches cannot when their first
+ * bytes, or the bytes at some position of the single-byte items both start with, differ.
+ */
 function ambiguous(body: Alternation): boolean {
   if (body.length < 2) return false;
-  const seen = new Uint8Array(256);
-  for (const branch of body) {
-    if (branch.every(nullable)) return true;
-    const first = sequenceFirst(branch);
-    if (overlaps(seen, first)) return true;
-    addAll(seen, first);
+  let found = ambiguousMemo.get(body);
+  if (found !== undefined) return found;
+  found = body.some((branch) => branch.every(nullable));
+  if (!found && body.length > MAX_PAIRED_BRANCHES) {
+    const seen = new Uint8Array(256);
+    for (const branch of body) {
+      const first = sequenceFirst(branch);
+      if (overlaps(seen, first)) found = true;
+      addAll(seen, first);
+    }
+  } else if (!found) {
+    const heads = body.map((branch) => [sequenceFirst(branch), ...singleBytePrefix(branch).slice(1)]);
+    for (let i = 0; i < heads.length && !found; i++) {
+      for (let j = i + 1; j < heads.length && !found; j++) found = !apart(heads[i]!, heads[j]!);
+    }
   }
+  ambiguousMemo.set(body, found);
+  return found;
+}
+
+/** The byte sets of the literal bytes, classes and dots a branch starts with, up to anything else. */
+function singleBytePrefix(branch: readonly Node[]): ByteSet[] {
+  const out: ByteSet[] = [];
+  for (const node of branch) {
+    if (node.kind === 'literal') for (const b of node.bytes) out.push(literalSet([b], node.caseless));
+    else if (node.kind === 'set' || node.kind === 'any') out.push(consumedBytes(node));
+    else break;
+  }
+  return out;
+}
+
+function apart(a: readonly ByteSet[], b: readonly ByteSet[]): boolean {
+  for (let k = 0; k < a.length && k < b.length; k++) if (!overlaps(a[k]!, b[k]!)) return true;
   return false;
 }
 

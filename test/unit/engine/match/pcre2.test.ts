@@ -2,12 +2,17 @@
  * The PCRE2 translator on hand cases: each translation rule (what Wazuh's 8-bit, non-UTF
  * PCRE2 does on bytes), option settings and their scope, the match result shape (end
  * pointer, rc captures, the text from an offset as a new subject), the required-bytes
- * prefilter, and every refusal with the construct and offset it names.
+ * prefilter, every refusal with the construct and offset it names, and the load-time
+ * check against runaway backtracking (its measures, refusals, near misses, and the stock
+ * corpus's figures against its limits).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePcre2, translatePcre2 } from '../../../../engine/match/pcre2.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BACKTRACK_LIMITS, compilePcre2, measureBacktracking, translatePcre2, type BacktrackMeasures } from '../../../../engine/match/pcre2.js';
 import { PatternError, toBytes, type MatchResult } from '../../../../engine/types.js';
+import { missingData, upstreamData } from '../../../harness/upstream-data.js';
 
 /** exec from 0, checking that test() agrees. */
 function run(pattern: string, subject: string, from = 0): MatchResult | null {
@@ -383,4 +388,153 @@ test('pcre2 - the audited constructs around the refusals are accepted', () => {
     'a(?i)b', '(?i:a)', '(?^)a', '(?)a', '(?-:a)', '(*UTF)(?-i)k', '(*UTF)a(?m-s:b)']) {
     assert.doesNotThrow(() => compilePcre2(pattern), pattern);
   }
+});
+
+// ---------------------------------------------------------------------------------------
+// Runaway backtracking
+
+/** The measures that decide, for a compact comparison. */
+function measured(pattern: string): Pick<BacktrackMeasures, 'run' | 'nestedAt' | 'linearFallback' | 'anchored' | 'degree'> {
+  const { run, nestedAt, linearFallback, anchored, degree } = measureBacktracking(pattern);
+  return { run, nestedAt, linearFallback, anchored, degree };
+}
+
+test('pcre2 - backtracking measures: a run goes on while the next repeat overlaps the last one and nothing between stops it', () => {
+  assert.equal(measured('.+.+.+').run, 3);
+  assert.equal(measured('.+x.+').run, 2, 'x is a byte . matches: the first .+ may stop before any x');
+  assert.equal(measured('\\d+x.+').run, 1, 'x is no digit: \\d+ must stop right before it');
+  assert.equal(measured('\\S+\\s\\S+').run, 1);
+  assert.equal(measured('\\S+\\s+\\S+').run, 1, 'disjoint neighbours');
+  assert.equal(measured('\\S+\\s*\\S+').run, 2, 'an optional item between stops nothing');
+  assert.equal(measured('[^,]*,'.repeat(10)).run, 1);
+  assert.equal(measured('a?'.repeat(5)).run, 5, 'bounded repeats count too');
+  assert.equal(measured('(?:a|ab)(?:b|c)').run, 1, 'alternation whose branches start alike');
+  assert.equal(measured('(?:ab|ac)(?:b|c)').run, 0, 'branches that differ at their second byte');
+  assert.equal(measured('(?i:informational|low)+').run, 1);
+  assert.equal(measured('(.*a){5}').run, 5, 'a counted group is unrolled');
+  assert.equal(measured('(?:\\d+\\.){3}\\d+').run, 1);
+  assert.equal(measured('^(?=.*a)(?=.*x)').run, 1, 'each lookaround runs on its own');
+  assert.equal(measured('^.*(?=.*a)').run, 2, 'a lookaround runs again for every way of reaching it');
+  assert.equal(measured('x(?:(?=.*a).)+').run, 2, 'and at every iteration of an enclosing repeat');
+});
+
+test('pcre2 - backtracking measures: nesting, anchoring, and whether V8 can fall back to its linear-time engine', () => {
+  assert.equal(measured('(a+)+').nestedAt, 4);
+  assert.equal(measured('(?:\\d+\\.)+').nestedAt, -1, 'each iteration ends at its dot');
+  assert.equal(measured('(?:(\\S+)\\s)+').nestedAt, -1);
+  assert.equal(measured('(?:ab|ac)+').nestedAt, -1);
+  assert.deepEqual([measured('^a.+').anchored, measured('ACTION .+').anchored, measured('(?m)^DBID:.+').anchored], [true, true, true]);
+  assert.deepEqual([measured('ab.+').anchored, measured('(?m)^.+').anchored, measured('^a|b').anchored], [false, false, false]);
+  assert.deepEqual([measured('^a.+').degree, measured('a.+').degree], [1, 2], 'an unanchored pattern is tried from every byte');
+  assert.equal(measured('a$|b$').linearFallback, true, 'a final $ is consumed, not looked ahead');
+  for (const p of ['(?=a)', '(?<!a)b', '(?m)^a', '(a$)', 'a{17}', '(?:a{4}){5}', '(?:a+){9}']) assert.equal(measured(p).linearFallback, false, p);
+  for (const p of ['a{16}', '(?:a{4}){4}', '(?:a+){8}', '\\bx\\B']) assert.equal(measured(p).linearFallback, true, p);
+});
+
+const NESTED = 'nested repeats: a repeated group whose iterations can match the same text in more than one way: matching could take exponential time';
+const ANCHORED_LOOK = 'limit 2 in an anchored pattern with lookaround (written, or translating (?m)^ or a $ before the end), which V8\'s linear-time engine cannot run';
+const UNANCHORED_LOOK = 'limit 1 in an unanchored pattern with lookaround (written, or translating (?m)^ or a $ before the end), which V8\'s linear-time engine cannot run';
+const deepNest = ((): string => {
+  let p = 'a?b';
+  for (const c of 'cdefghijkl') p = `(?:${p})+${c}`;
+  return p;
+})();
+
+/** Pattern, then its exact refusal. */
+const BACKTRACK_REFUSALS: readonly (readonly [string, string])[] = [
+  ['(a+)+', `${NESTED} at offset 4`],
+  ['(\\w+\\s?)+$', `${NESTED} at offset 8`],
+  ['^(a|aa)+$', `${NESTED} at offset 7`],
+  ['(?:a?b|x?b)+', `${NESTED} at offset 11`],
+  ['(?:(?:a*)*)*b', `${NESTED} at offset 11`],
+  ['(x+x+)+y', `${NESTED} at offset 6`],
+  ['(?:\\s*\\w+)+', `${NESTED} at offset 10`],
+  ['(.+)'.repeat(17), 'ambiguous repeats: 17 repeats that can match the same text in a row (limit 16): matching could take too long at offset 66'],
+  [`([^%]+)?%(FTD)-(\\d)-(\\d+): ${'(.+)'.repeat(140)}`,
+    'ambiguous repeats: 140 repeats that can match the same text in a row (limit 16): matching could take too long at offset 585'],
+  [`${'a?'.repeat(17)}${'a'.repeat(17)}!`, 'ambiguous repeats: 17 repeats that can match the same text in a row (limit 16): matching could take too long at offset 33'],
+  [`^(?!^$)${'.+'.repeat(180)}$`, `ambiguous repeats: 180 repeats that can match the same text in a row (${ANCHORED_LOOK}): matching could take too long at offset 366`],
+  ['^(?=x).*.*.*', `ambiguous repeats: 3 repeats that can match the same text in a row (${ANCHORED_LOOK}): matching could take too long at offset 11`],
+  ['(?=.*.*admin)(\\w+)', `ambiguous repeats: 2 repeats that can match the same text in a row (${UNANCHORED_LOOK}): matching could take too long at offset 6`],
+  ['(?m)^x.+.+', `ambiguous repeats: 2 repeats that can match the same text in a row (${UNANCHORED_LOOK}): matching could take too long at offset 9`],
+  ['x(?:(?=.*a).)+', `ambiguous repeats: 2 repeats that can match the same text in a row (${UNANCHORED_LOOK}): matching could take too long at offset 8`],
+  ['.{0,100}.{0,100}', 'ambiguous repeats: 2 repeats that can match the same text in a row (limit 1 in an unanchored pattern with repeat counts reaching 100, '
+    + 'above the 16 V8\'s linear-time engine can run): matching could take too long at offset 9'],
+  ['(?:a?){20}', 'ambiguous repeats: at least 18 repeats that can match the same text in a row (limit 1 in an unanchored pattern with repeat counts reaching 20, '
+    + 'above the 16 V8\'s linear-time engine can run): matching could take too long at offset 4'],
+  [deepNest, 'repeats nested too deeply to check for runaway backtracking at offset 31'],
+];
+
+test('pcre2 - backtracking check: patterns whose failing match can blow up are refused at load time, saying why and where', () => {
+  for (const [pattern, reason] of BACKTRACK_REFUSALS) {
+    assert.throws(() => compilePcre2(pattern), (err: unknown) => {
+      assert.ok(err instanceof PatternError, `${pattern}: not a PatternError`);
+      assert.equal(err.reason, reason, `refusal of ${JSON.stringify(pattern)}`);
+      return true;
+    }, `${JSON.stringify(pattern)} was accepted`);
+  }
+});
+
+test('pcre2 - backtracking check: near misses are accepted', () => {
+  for (const pattern of [
+    '[^,]*,'.repeat(60), '(\\S+)\\s(\\S+)', '^(?=.*a)(?=.*x)', '(.+)'.repeat(16), `${'a?'.repeat(16)}${'a'.repeat(16)}!`,
+    '(?:ab|ac)+', '(?:\\d+\\.)+\\d+', '(?:(\\S+)\\s)+', '(?=a)\\w+\\s+\\w+', '\\w+\\s*\\w+', '^(?=x).*.*', '(?=x).+', '(.*a){12}',
+    '(?mUs)ACTION :(.*)(?:^[A-Z\\s]+:)', "(?m)^DATABASE USER:\\[\\d+] '(.+)'\\n", '(?i)(?:informational|low)+', '\\d{1,3}(?:\\.\\d{1,3}){3}',
+  ]) {
+    assert.doesNotThrow(() => compilePcre2(pattern), JSON.stringify(pattern));
+  }
+});
+
+/** Raw text of every type="pcre2" element of the stock rules, decoders and test rulesets. */
+function stockPatterns(root: string): string[] {
+  const found = new Set<string>();
+  for (const dir of ['decoders', 'rules', path.join('testing', 'ruleset')]) {
+    const folder = path.join(root, dir);
+    for (const name of fs.readdirSync(folder).filter((f) => f.endsWith('.xml'))) {
+      const text = fs.readFileSync(path.join(folder, name), 'latin1').replace(/<!--[\s\S]*?-->/g, '');
+      const element = /<(\w+)\b[^>]*\btype\s*=\s*["']pcre2["'][^>]*>([\s\S]*?)<\/\1\s*>/g;
+      for (let m = element.exec(text); m !== null; m = element.exec(text)) found.add(m[2]!);
+    }
+  }
+  return [...found];
+}
+
+test('pcre2 - backtracking check: every stock pattern passes, each measure inside its limit with a margin', (t) => {
+  const root = upstreamData('wazuh-ruleset-v4.14.5');
+  if (!root) {
+    t.skip(missingData('wazuh-ruleset-v4.14.5'));
+    return;
+  }
+  const patterns = stockPatterns(root);
+  const most = { run: [0, ''], fallbackRun: [0, ''], degree: [0, ''], lookDegree: [0, ''], replication: [0, ''] } as Record<string, [number, string]>;
+  const raise = (key: string, value: number, pattern: string): void => {
+    if (value > most[key]![0]) most[key] = [value, pattern];
+  };
+  let nested = 0;
+  let withoutFallback = 0;
+  for (const pattern of patterns) {
+    const m = measureBacktracking(pattern);
+    assert.doesNotThrow(() => compilePcre2(pattern), pattern);
+    if (m.nestedAt >= 0) nested++;
+    raise('run', m.run, pattern);
+    raise('replication', m.replication, pattern);
+    if (m.linearFallback) raise('fallbackRun', m.run, pattern);
+    else {
+      withoutFallback++;
+      raise('degree', m.degree, pattern);
+      if (/\(\?<?[=!]/.test(pattern)) raise('lookDegree', m.degree, pattern);
+    }
+  }
+  const show = (key: string): string => `${most[key]![0]} (${most[key]![1].slice(0, 90)})`;
+  const limits = BACKTRACK_LIMITS;
+  t.diagnostic(`${patterns.length} distinct stock patterns, ${withoutFallback} without V8's linear-time fallback, ${nested} with nested repeats (limit 0)`);
+  t.diagnostic(`longest run: ${show('run')}; with the fallback: ${show('fallbackRun')} (limit ${limits.maxRun})`);
+  t.diagnostic(`highest degree without the fallback: ${show('degree')}; written lookaround: ${show('lookDegree')} (limit ${limits.maxDegreeWithoutFallback})`);
+  t.diagnostic(`largest count product: ${show('replication')} (V8's linear-time engine takes up to ${limits.maxLinearReplication})`);
+  assert.ok(patterns.length > 400, `only ${patterns.length} stock patterns found`);
+  assert.equal(nested, 0);
+  assert.ok(2 * most.fallbackRun![0] <= limits.maxRun, 'the run limit keeps twice the stock maximum');
+  // Without the fallback the limit is what V8 already costs anyway (quadratic), not a margin over the stock.
+  assert.ok(most.degree![0] <= limits.maxDegreeWithoutFallback);
+  assert.ok(most.lookDegree![0] < limits.maxDegreeWithoutFallback, 'written lookarounds keep a margin');
 });
