@@ -139,12 +139,22 @@ interface Branch {
   /** literal holds a letter: searching it anywhere needs the folded subject. */
   readonly literalLetters: boolean;
   /**
-   * Texts every match must hold at or after its start (see requiredTexts), longest first;
-   * empty when the check would not pay (a branch anchored on a literal fails fast anyway).
+   * Texts every match must hold at or after its start (see requiredTexts), most telling
+   * first; empty when the check would not pay (a branch anchored on a literal fails fast).
    */
-  readonly required: readonly string[];
-  /** required[k] holds a letter: it is looked for in the folded subject. */
-  readonly requiredLetters: readonly boolean[];
+  readonly required: readonly Needle[];
+}
+
+/** A text any match consumes, and what the byte before it must be when the match has one there. */
+interface Needle {
+  readonly text: string;
+  /** The text holds a letter: it is looked for in the folded subject. */
+  readonly letters: boolean;
+  /**
+   * Bytes that may come right before the text inside a match (1 = allowed), when a token
+   * that consumes a byte precedes it; null when the text may open the match.
+   */
+  readonly before: Uint8Array | null;
 }
 
 interface Token {
@@ -228,7 +238,6 @@ function buildBranch(tokens: Token[]): Branch {
     kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal,
     literalLetters: literal !== null && HAS_LETTER.test(literal),
     required,
-    requiredLetters: required.map((text) => HAS_LETTER.test(text)),
   };
 }
 
@@ -239,32 +248,86 @@ const HAS_LETTER = /[A-Za-z]/;
 
 /**
  * The runs of literals (a lone group mark may sit between them) that any match consumes as
- * consecutive subject bytes at or after its start: the matcher only moves past a literal
- * by matching it against the next byte, and ends early without one only in two ways,
- * neither of which skips a literal but the last token: the subject running out (only
- * classes may then remain) and a failing single class just before a final token (the
- * C look-ahead, `nearEnd`). So a subject lacking one of these texts cannot match. The
- * longest distinct texts, longest first.
+ * consecutive subject bytes at or after its start, each with the bytes that may precede
+ * it. The matcher walks the tokens over consecutive bytes (a run class takes zero or more,
+ * a '+' one included: a stale run state can step over it; single classes and literals
+ * take one), only moves past a literal by matching it against the next byte, and ends
+ * early without one only in two ways, neither of which skips a literal but the last
+ * token: the subject running out (only classes may then remain) and a failing single
+ * class just before a final token (the C look-ahead, `nearEnd`). So a subject without
+ * an occurrence of such a text, preceded by an allowed byte, cannot match.
  */
-function requiredTexts(tokens: readonly Token[]): string[] {
+function requiredTexts(tokens: readonly Token[]): Needle[] {
   const last = tokens.length - 1;
-  const skippable = last > 0 && tokens[last]!.kind === LITERAL && tokens[last - 1]!.kind === CLASS;
-  const runs: string[] = [];
+  // The C look-ahead can end a match on a failing single class just before a final literal.
+  const skippable = last > 0 && tokens[last]!.kind === LITERAL && tokens[last - 1]!.kind === CLASS && tokens[last - 1]!.quant === ONCE;
+  const needles: Needle[] = [];
   let run = '';
+  let start = 0;
   tokens.forEach((t, i) => {
     // A lone mark is stepped over; the second of two adjacent marks takes a '(' byte.
     const transparent = t.kind === MARK && tokens[i - 1]?.kind !== MARK;
-    if (t.kind === LITERAL && !(skippable && i === last)) run += String.fromCharCode(t.arg);
-    else if (!transparent) {
-      if (run !== '') runs.push(run);
+    if (t.kind === LITERAL && !(skippable && i === last)) {
+      if (run === '') start = i;
+      run += String.fromCharCode(t.arg);
+    } else if (!transparent) {
+      if (run !== '') needles.push(needle(run, bytesBefore(tokens, start)));
       run = '';
     }
   });
-  if (run !== '') runs.push(run);
-  runs.sort((a, b) => b.length - a.length);
-  const kept: string[] = [];
-  for (const text of runs) if (kept.length < MAX_REQUIRED && !kept.some((k) => k.includes(text))) kept.push(text);
+  if (run !== '') needles.push(needle(run, bytesBefore(tokens, start)));
+  needles.sort((a, b) => telling(b) - telling(a));
+  const kept: Needle[] = [];
+  for (const n of needles) {
+    if (kept.length === MAX_REQUIRED) break;
+    const implied = kept.some((k) => k.text.includes(n.text) && (n.before === null || (k.text === n.text && sameBytes(k.before, n.before))));
+    if (!implied) kept.push(n);
+  }
   return kept;
+}
+
+function needle(text: string, before: Uint8Array | null): Needle {
+  return { text, letters: HAS_LETTER.test(text), before };
+}
+
+/**
+ * The bytes the tokens before index i may leave right before it: those of every run class
+ * back to the nearest single class or literal, included. Null when only run classes (or
+ * nothing) precede it, or when two adjacent marks make the reading uncertain.
+ */
+function bytesBefore(tokens: readonly Token[], i: number): Uint8Array | null {
+  const allowed = new Uint8Array(256);
+  for (let k = i - 1; k >= 0; k--) {
+    const t = tokens[k] as Token;
+    if (t.kind === MARK) {
+      if (tokens[k - 1]?.kind === MARK || tokens[k + 1]?.kind === MARK) return null;
+      continue;
+    }
+    if (t.kind === LITERAL) {
+      for (let b = 0; b < 256; b++) if (LOWER[b] === t.arg) allowed[b] = 1;
+      return allowed;
+    }
+    for (let b = 0; b < 256; b++) if (TABLES[t.arg + b] === 1) allowed[b] = 1;
+    if (t.quant === ONCE) return allowed;
+  }
+  return null;
+}
+
+/** How much a needle is likely to rule out: its length, rare bytes and a narrow predecessor set. */
+function telling(n: Needle): number {
+  let score = 0;
+  for (let i = 0; i < n.text.length; i++) score += COMMON_BYTES.includes(n.text[i] as string) ? 2 : 5;
+  if (n.before !== null) score += n.before.reduce((sum, b) => sum + b, 0) <= 16 ? 3 : 1;
+  return score;
+}
+
+/** Bytes found in most logs: a needle made of them rules little out. */
+const COMMON_BYTES = ' :.-/=",0123456789abcdefghijklmnopqrstuvwxyz';
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < 256; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The subject bytes that fold to literal byte b (an upper-case literal is met by none). */
@@ -382,11 +445,24 @@ function nextStart(lead: readonly [string, string], s: ByteString, at: number): 
 function attempt(b: Branch, s: ByteString, from: number, record: boolean): number {
   if (b.literal !== null) return findLiteral(b, b.literal, s, from);
   const required = b.required;
-  for (let k = 0; k < required.length; k++) {
-    const within = b.requiredLetters[k] === true ? foldSubject(s) : s;
-    if (within.indexOf(required[k] as string, from) < 0) return NO_MATCH;
-  }
+  for (let k = 0; k < required.length; k++) if (!holdsNeedle(required[k] as Needle, s, from)) return NO_MATCH;
   return run(b, s, from, record);
+}
+
+/** Whether the text occurs at or after `from` with an allowed byte (at or after `from`) before it. */
+function holdsNeedle(n: Needle, s: ByteString, from: number): boolean {
+  const within = n.letters ? foldSubject(s) : s;
+  let at = within.indexOf(n.text, from);
+  const before = n.before;
+  if (before === null) return at >= 0;
+  while (at >= 0) {
+    if (at > from) {
+      const c = s.charCodeAt(at - 1);
+      if (c > 0xff || before[c] === 1) return true;
+    }
+    at = within.indexOf(n.text, at + 1);
+  }
+  return false;
 }
 
 /**
