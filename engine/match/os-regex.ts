@@ -70,6 +70,73 @@ export function foldSubject(s: ByteString): string {
   return folded;
 }
 
+/**
+ * The byte pairs of one subject, folded: many patterns search the same log in a row, and a
+ * text holding a pair the log lacks needs no search. pairStamp[pair] === stampGen marks
+ * the pairs of `pairsOf`; a subject is stamped once it is asked about a second time.
+ */
+const pairStamp = new Uint32Array(0x10000);
+let stampGen = 0;
+let pairsOf: string | undefined;
+/** pairsOf holds a code unit above 0xff: its pairs were not taken, nothing is ruled out. */
+let pairsUnknown = false;
+let askedOf: string | undefined;
+/** Shorter subjects are searched outright. */
+const PAIRS_FROM_LENGTH = 48;
+
+/** The distinct folded byte pairs of a folded text (none if it holds a code unit above 0xff). */
+export function textPairs(text: string): Uint16Array {
+  const pairs = new Set<number>();
+  for (let i = 0; i + 1 < text.length; i++) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if (a > 0xff || b > 0xff) return new Uint16Array(0);
+    pairs.add(((LOWER[a] as number) << 8) | (LOWER[b] as number));
+  }
+  return Uint16Array.from(pairs);
+}
+
+/** False only when the folded subject surely lacks one of the pairs (so it cannot hold their text). */
+export function mayHoldPairs(s: ByteString, pairs: Uint16Array): boolean {
+  if (pairs.length === 0) return true;
+  if (s !== pairsOf) {
+    if (s.length < PAIRS_FROM_LENGTH) return true;
+    if (s !== askedOf) {
+      askedOf = s;
+      return true;
+    }
+    stampPairs(s);
+  }
+  if (pairsUnknown) return true;
+  for (let i = 0; i < pairs.length; i++) if (pairStamp[pairs[i] as number] !== stampGen) return false;
+  return true;
+}
+
+function stampPairs(s: ByteString): void {
+  pairsOf = s;
+  pairsUnknown = false;
+  if (++stampGen === 0x100000000) {
+    pairStamp.fill(0);
+    stampGen = 1;
+  }
+  let prev = s.charCodeAt(0);
+  if (prev > 0xff) {
+    pairsUnknown = true;
+    return;
+  }
+  prev = LOWER[prev] as number;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) {
+      pairsUnknown = true;
+      return;
+    }
+    const folded = LOWER[c] as number;
+    pairStamp[(prev << 8) | folded] = stampGen;
+    prev = folded;
+  }
+}
+
 /** Whether the subject, ASCII-folded, holds the (folded) text at index at; at + text.length <= subject.length. */
 export function foldedAt(subject: ByteString, text: string, at: number): boolean {
   for (let j = 0; j < text.length; j++) {
@@ -138,6 +205,8 @@ interface Branch {
   readonly literal: string | null;
   /** literal holds a letter: searching it anywhere needs the folded subject. */
   readonly literalLetters: boolean;
+  /** literal's folded byte pairs (see mayHoldPairs). */
+  readonly literalPairs: Uint16Array;
   /**
    * Texts every match must hold at or after its start (see requiredTexts), most telling
    * first; empty when the check would not pay (a branch anchored on a literal fails fast).
@@ -150,6 +219,8 @@ interface Needle {
   readonly text: string;
   /** The text holds a letter: it is looked for in the folded subject. */
   readonly letters: boolean;
+  /** The text's folded byte pairs (see mayHoldPairs). */
+  readonly pairs: Uint16Array;
   /**
    * Bytes that may come right before the text inside a match (1 = allowed), when a token
    * that consumes a byte precedes it; null when the text may open the match.
@@ -237,6 +308,7 @@ function buildBranch(tokens: Token[]): Branch {
   return {
     kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal,
     literalLetters: literal !== null && HAS_LETTER.test(literal),
+    literalPairs: textPairs(literal ?? ''),
     required,
   };
 }
@@ -287,7 +359,7 @@ function requiredTexts(tokens: readonly Token[]): Needle[] {
 }
 
 function needle(text: string, before: Uint8Array | null): Needle {
-  return { text, letters: HAS_LETTER.test(text), before };
+  return { text, letters: HAS_LETTER.test(text), pairs: textPairs(text), before };
 }
 
 /**
@@ -451,6 +523,7 @@ function attempt(b: Branch, s: ByteString, from: number, record: boolean): numbe
 
 /** Whether the text occurs at or after `from` with an allowed byte (at or after `from`) before it. */
 function holdsNeedle(n: Needle, s: ByteString, from: number): boolean {
+  if (!mayHoldPairs(s, n.pairs)) return false;
   const within = n.letters ? foldSubject(s) : s;
   let at = within.indexOf(n.text, from);
   const before = n.before;
@@ -482,6 +555,7 @@ function findLiteral(b: Branch, text: string, s: ByteString, from: number): numb
     if (from + text.length > s.length || !foldedAt(s, text, from)) return NO_MATCH;
     at = from;
   } else {
+    if (!mayHoldPairs(s, b.literalPairs)) return NO_MATCH;
     at = (b.literalLetters ? foldSubject(s) : s).indexOf(text, from);
     if (at < 0) return NO_MATCH;
     const nul = s.indexOf('\0', from);
