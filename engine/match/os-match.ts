@@ -5,7 +5,7 @@
  * Nothing can be escaped and there are no wildcards.
  */
 import { PatternError, type ByteString, type Matcher, type MatchResult } from '../types.js';
-import { OS_PATTERN_MAXSIZE, foldSubject, foldedAt, lowerAscii } from './os-regex.js';
+import { OS_PATTERN_MAXSIZE, foldSubject, foldedAt, lowerAscii, mayHoldPairs, textPairs } from './os-regex.js';
 
 export interface OsMatchOptions {
   /**
@@ -29,6 +29,8 @@ interface Alternative {
   readonly text: string;
   /** The text holds a letter: a search anywhere must look at the folded subject. */
   readonly letters: boolean;
+  /** The text's folded byte pairs: a subject lacking one needs no search. */
+  readonly pairs: Uint16Array;
 }
 
 const HAS_UPPER = /[A-Z]/;
@@ -49,11 +51,12 @@ function compileAlternative(alt: string, caseSensitive: boolean): Alternative {
   const ends = alt.endsWith('$');
   const text = lowerAscii(alt.slice(starts ? 1 : 0, ends ? -1 : undefined));
   const letters = HAS_LOWER.test(text);
-  if (starts && ends) return { how: WHOLE, text, letters };
-  if (alt.length === 0) return { how: ALWAYS, text, letters };
-  if (ends) return { how: SUFFIX, text, letters };
-  if (starts) return { how: PREFIX, text, letters };
-  return { how: caseSensitive && HAS_UPPER.test(alt) ? NEVER : ANYWHERE, text, letters };
+  const pairs = textPairs(text);
+  if (starts && ends) return { how: WHOLE, text, letters, pairs };
+  if (alt.length === 0) return { how: ALWAYS, text, letters, pairs };
+  if (ends) return { how: SUFFIX, text, letters, pairs };
+  if (starts) return { how: PREFIX, text, letters, pairs };
+  return { how: caseSensitive && HAS_UPPER.test(alt) ? NEVER : ANYWHERE, text, letters, pairs };
 }
 
 class OsMatch implements Matcher {
@@ -96,7 +99,7 @@ function lastMatchedByte(alt: Alternative, subject: ByteString, start: number): 
   const room = subject.length - start;
   switch (alt.how) {
     case ANYWHERE: {
-      if (room < text.length) return NONE;
+      if (room < text.length || !mayHoldPairs(subject, alt.pairs)) return NONE;
       const at = (alt.letters ? foldSubject(subject) : subject).indexOf(text, start);
       return at < 0 ? NONE : at + text.length - 1;
     }

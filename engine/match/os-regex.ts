@@ -70,6 +70,73 @@ export function foldSubject(s: ByteString): string {
   return folded;
 }
 
+/**
+ * The byte pairs of one subject, folded: many patterns search the same log in a row, and a
+ * text holding a pair the log lacks needs no search. pairStamp[pair] === stampGen marks
+ * the pairs of `pairsOf`; a subject is stamped once it is asked about a second time.
+ */
+const pairStamp = new Uint32Array(0x10000);
+let stampGen = 0;
+let pairsOf: string | undefined;
+/** pairsOf holds a code unit above 0xff: its pairs were not taken, nothing is ruled out. */
+let pairsUnknown = false;
+let askedOf: string | undefined;
+/** Shorter subjects are searched outright. */
+const PAIRS_FROM_LENGTH = 48;
+
+/** The distinct folded byte pairs of a folded text (none if it holds a code unit above 0xff). */
+export function textPairs(text: string): Uint16Array {
+  const pairs = new Set<number>();
+  for (let i = 0; i + 1 < text.length; i++) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if (a > 0xff || b > 0xff) return new Uint16Array(0);
+    pairs.add(((LOWER[a] as number) << 8) | (LOWER[b] as number));
+  }
+  return Uint16Array.from(pairs);
+}
+
+/** False only when the folded subject surely lacks one of the pairs (so it cannot hold their text). */
+export function mayHoldPairs(s: ByteString, pairs: Uint16Array): boolean {
+  if (pairs.length === 0) return true;
+  if (s !== pairsOf) {
+    if (s.length < PAIRS_FROM_LENGTH) return true;
+    if (s !== askedOf) {
+      askedOf = s;
+      return true;
+    }
+    stampPairs(s);
+  }
+  if (pairsUnknown) return true;
+  for (let i = 0; i < pairs.length; i++) if (pairStamp[pairs[i] as number] !== stampGen) return false;
+  return true;
+}
+
+function stampPairs(s: ByteString): void {
+  pairsOf = s;
+  pairsUnknown = false;
+  if (++stampGen === 0x100000000) {
+    pairStamp.fill(0);
+    stampGen = 1;
+  }
+  let prev = s.charCodeAt(0);
+  if (prev > 0xff) {
+    pairsUnknown = true;
+    return;
+  }
+  prev = LOWER[prev] as number;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) {
+      pairsUnknown = true;
+      return;
+    }
+    const folded = LOWER[c] as number;
+    pairStamp[(prev << 8) | folded] = stampGen;
+    prev = folded;
+  }
+}
+
 /** Whether the subject, ASCII-folded, holds the (folded) text at index at; at + text.length <= subject.length. */
 export function foldedAt(subject: ByteString, text: string, at: number): boolean {
   for (let j = 0; j < text.length; j++) {
@@ -138,13 +205,27 @@ interface Branch {
   readonly literal: string | null;
   /** literal holds a letter: searching it anywhere needs the folded subject. */
   readonly literalLetters: boolean;
+  /** literal's folded byte pairs (see mayHoldPairs). */
+  readonly literalPairs: Uint16Array;
   /**
-   * Texts every match must hold at or after its start (see requiredTexts), longest first;
-   * empty when the check would not pay (a branch anchored on a literal fails fast anyway).
+   * Texts every match must hold at or after its start (see requiredTexts), most telling
+   * first; empty when the check would not pay (a branch anchored on a literal fails fast).
    */
-  readonly required: readonly string[];
-  /** required[k] holds a letter: it is looked for in the folded subject. */
-  readonly requiredLetters: readonly boolean[];
+  readonly required: readonly Needle[];
+}
+
+/** A text any match consumes, and what the byte before it must be when the match has one there. */
+interface Needle {
+  readonly text: string;
+  /** The text holds a letter: it is looked for in the folded subject. */
+  readonly letters: boolean;
+  /** The text's folded byte pairs (see mayHoldPairs). */
+  readonly pairs: Uint16Array;
+  /**
+   * Bytes that may come right before the text inside a match (1 = allowed), when a token
+   * that consumes a byte precedes it; null when the text may open the match.
+   */
+  readonly before: Uint8Array | null;
 }
 
 interface Token {
@@ -227,8 +308,8 @@ function buildBranch(tokens: Token[]): Branch {
   return {
     kind, arg, quant, nearEnd, slot, marks, anchoredStart, anchoredEnd, lead, literal,
     literalLetters: literal !== null && HAS_LETTER.test(literal),
+    literalPairs: textPairs(literal ?? ''),
     required,
-    requiredLetters: required.map((text) => HAS_LETTER.test(text)),
   };
 }
 
@@ -239,32 +320,86 @@ const HAS_LETTER = /[A-Za-z]/;
 
 /**
  * The runs of literals (a lone group mark may sit between them) that any match consumes as
- * consecutive subject bytes at or after its start: the matcher only moves past a literal
- * by matching it against the next byte, and ends early without one only in two ways,
- * neither of which skips a literal but the last token: the subject running out (only
- * classes may then remain) and a failing single class just before a final token (the
- * C look-ahead, `nearEnd`). So a subject lacking one of these texts cannot match. The
- * longest distinct texts, longest first.
+ * consecutive subject bytes at or after its start, each with the bytes that may precede
+ * it. The matcher walks the tokens over consecutive bytes (a run class takes zero or more,
+ * a '+' one included: a stale run state can step over it; single classes and literals
+ * take one), only moves past a literal by matching it against the next byte, and ends
+ * early without one only in two ways, neither of which skips a literal but the last
+ * token: the subject running out (only classes may then remain) and a failing single
+ * class just before a final token (the C look-ahead, `nearEnd`). So a subject without
+ * an occurrence of such a text, preceded by an allowed byte, cannot match.
  */
-function requiredTexts(tokens: readonly Token[]): string[] {
+function requiredTexts(tokens: readonly Token[]): Needle[] {
   const last = tokens.length - 1;
-  const skippable = last > 0 && tokens[last]!.kind === LITERAL && tokens[last - 1]!.kind === CLASS;
-  const runs: string[] = [];
+  // The C look-ahead can end a match on a failing single class just before a final literal.
+  const skippable = last > 0 && tokens[last]!.kind === LITERAL && tokens[last - 1]!.kind === CLASS && tokens[last - 1]!.quant === ONCE;
+  const needles: Needle[] = [];
   let run = '';
+  let start = 0;
   tokens.forEach((t, i) => {
     // A lone mark is stepped over; the second of two adjacent marks takes a '(' byte.
     const transparent = t.kind === MARK && tokens[i - 1]?.kind !== MARK;
-    if (t.kind === LITERAL && !(skippable && i === last)) run += String.fromCharCode(t.arg);
-    else if (!transparent) {
-      if (run !== '') runs.push(run);
+    if (t.kind === LITERAL && !(skippable && i === last)) {
+      if (run === '') start = i;
+      run += String.fromCharCode(t.arg);
+    } else if (!transparent) {
+      if (run !== '') needles.push(needle(run, bytesBefore(tokens, start)));
       run = '';
     }
   });
-  if (run !== '') runs.push(run);
-  runs.sort((a, b) => b.length - a.length);
-  const kept: string[] = [];
-  for (const text of runs) if (kept.length < MAX_REQUIRED && !kept.some((k) => k.includes(text))) kept.push(text);
+  if (run !== '') needles.push(needle(run, bytesBefore(tokens, start)));
+  needles.sort((a, b) => telling(b) - telling(a));
+  const kept: Needle[] = [];
+  for (const n of needles) {
+    if (kept.length === MAX_REQUIRED) break;
+    const implied = kept.some((k) => k.text.includes(n.text) && (n.before === null || (k.text === n.text && sameBytes(k.before, n.before))));
+    if (!implied) kept.push(n);
+  }
   return kept;
+}
+
+function needle(text: string, before: Uint8Array | null): Needle {
+  return { text, letters: HAS_LETTER.test(text), pairs: textPairs(text), before };
+}
+
+/**
+ * The bytes the tokens before index i may leave right before it: those of every run class
+ * back to the nearest single class or literal, included. Null when only run classes (or
+ * nothing) precede it, or when two adjacent marks make the reading uncertain.
+ */
+function bytesBefore(tokens: readonly Token[], i: number): Uint8Array | null {
+  const allowed = new Uint8Array(256);
+  for (let k = i - 1; k >= 0; k--) {
+    const t = tokens[k] as Token;
+    if (t.kind === MARK) {
+      if (tokens[k - 1]?.kind === MARK || tokens[k + 1]?.kind === MARK) return null;
+      continue;
+    }
+    if (t.kind === LITERAL) {
+      for (let b = 0; b < 256; b++) if (LOWER[b] === t.arg) allowed[b] = 1;
+      return allowed;
+    }
+    for (let b = 0; b < 256; b++) if (TABLES[t.arg + b] === 1) allowed[b] = 1;
+    if (t.quant === ONCE) return allowed;
+  }
+  return null;
+}
+
+/** How much a needle is likely to rule out: its length, rare bytes and a narrow predecessor set. */
+function telling(n: Needle): number {
+  let score = 0;
+  for (let i = 0; i < n.text.length; i++) score += COMMON_BYTES.includes(n.text[i] as string) ? 2 : 5;
+  if (n.before !== null) score += n.before.reduce((sum, b) => sum + b, 0) <= 16 ? 3 : 1;
+  return score;
+}
+
+/** Bytes found in most logs: a needle made of them rules little out. */
+const COMMON_BYTES = ' :.-/=",0123456789abcdefghijklmnopqrstuvwxyz';
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < 256; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The subject bytes that fold to literal byte b (an upper-case literal is met by none). */
@@ -382,11 +517,25 @@ function nextStart(lead: readonly [string, string], s: ByteString, at: number): 
 function attempt(b: Branch, s: ByteString, from: number, record: boolean): number {
   if (b.literal !== null) return findLiteral(b, b.literal, s, from);
   const required = b.required;
-  for (let k = 0; k < required.length; k++) {
-    const within = b.requiredLetters[k] === true ? foldSubject(s) : s;
-    if (within.indexOf(required[k] as string, from) < 0) return NO_MATCH;
-  }
+  for (let k = 0; k < required.length; k++) if (!holdsNeedle(required[k] as Needle, s, from)) return NO_MATCH;
   return run(b, s, from, record);
+}
+
+/** Whether the text occurs at or after `from` with an allowed byte (at or after `from`) before it. */
+function holdsNeedle(n: Needle, s: ByteString, from: number): boolean {
+  if (!mayHoldPairs(s, n.pairs)) return false;
+  const within = n.letters ? foldSubject(s) : s;
+  let at = within.indexOf(n.text, from);
+  const before = n.before;
+  if (before === null) return at >= 0;
+  while (at >= 0) {
+    if (at > from) {
+      const c = s.charCodeAt(at - 1);
+      if (c > 0xff || before[c] === 1) return true;
+    }
+    at = within.indexOf(n.text, at + 1);
+  }
+  return false;
 }
 
 /**
@@ -406,6 +555,7 @@ function findLiteral(b: Branch, text: string, s: ByteString, from: number): numb
     if (from + text.length > s.length || !foldedAt(s, text, from)) return NO_MATCH;
     at = from;
   } else {
+    if (!mayHoldPairs(s, b.literalPairs)) return NO_MATCH;
     at = (b.literalLetters ? foldSubject(s) : s).indexOf(text, from);
     if (at < 0) return NO_MATCH;
     const nul = s.indexOf('\0', from);

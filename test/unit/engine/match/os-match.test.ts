@@ -114,3 +114,18 @@ test('anchored alternatives fold in place; texts without letters search the subj
   assert.equal(compileOsMatch('!^fail').test('FAIL'), false);
   assert.equal(compileOsMatch('!^fail').test('ok'), true);
 });
+
+test('a long subject searched by many patterns: byte pairs rule texts out, never a folded match in', () => {
+  const log = 'Dec 10 01:02:03 host sshd[12]: Authentication FAILURE for user ROOT from 10.0.0.1 port 22';
+  const other = 'Dec 10 01:02:04 host kernel: usb 1-1: new high-speed USB device number 2 using ehci_hcd';
+  const patterns = ['authentication failure', 'for user root', 'failure|denied', 'ssh2', 'usb device', 'root from 10', 'kernel:', 'ehci'];
+  const answers = (subject: string): boolean[] => patterns.map((p) => compileOsMatch(p).test(subject));
+  const expected = [true, true, true, false, false, true, false, false];
+  assert.deepEqual(answers(log), expected);
+  assert.deepEqual(answers(log), expected);
+  assert.deepEqual(answers(other), [false, false, false, false, true, false, true, true]);
+  assert.deepEqual(answers(log), expected);
+  // Every pair of 'thost' is in the log ('th' in Authentication; 'ho', 'os', 'st' in host), the text is not.
+  assert.equal(compileOsMatch('thost').test(log), false);
+  assert.equal(compileOsMatch('n fail').test(log), true);
+});

@@ -322,3 +322,19 @@ test('literal-only alternatives compare in place at the anchors and search the f
   assert.equal(re('abc').exec('x\u0000ABC'), null);
   assert.equal(re('1:2').exec('x\u00001:2'), null);
 });
+
+test('a needed text counts only after a byte the tokens before it may leave, runs that can be empty included', () => {
+  const exec = (pattern: string, subject: string, captures = true): MatchResult | null =>
+    compileOsRegex(pattern, { captures }).exec(subject);
+  // '%' must follow the \s+ run: an URL-encoded '%20' after a letter does not count.
+  assert.equal(exec('\\w+\\s+%', 'ab%20'), null);
+  assert.deepEqual(exec('\\w+\\s+%', 'a%20b %'), { end: 6, captures: [] });
+  assert.deepEqual(exec('\\w+\\s+%', 'ab %x'), { end: 3, captures: [] });
+  // A literal before the text stands for both cases of its letter.
+  assert.deepEqual(exec('\\w\\d+a', 'x1A'), { end: 2, captures: [] });
+  assert.equal(exec('\\w\\d+a', 'xAa'), null);
+  // After a single class a '+' run may take no byte at all (the C run state is left over):
+  // what precedes the text is then the byte of an earlier token.
+  assert.deepEqual(exec('\\W(\\s*\\D*\\.\\s+) ', '2\ta '), { end: 3, captures: ['a'] });
+  assert.deepEqual(exec('1\\.|\\w+(\\.\\d+ \\d*)', 'BX % B(a:%:x2', false), { end: 2, captures: [] });
+});
