@@ -89,7 +89,7 @@ export function translatePcre2(pattern: string): Pcre2Translation {
 /**
  * How a pattern's failing matches can blow up in V8 (see "Runaway backtracking" below),
  * measured without refusing it for that: for tests and tooling. Throws PatternError for
- * anything else translatePcre2 refuses.
+ * anything else translatePcre2 refuses, and for repeats nested too deeply to measure.
  */
 export function measureBacktracking(pattern: string): BacktrackMeasures {
   const { tree, emitter } = translateTree(pattern);
@@ -740,8 +740,10 @@ export interface BacktrackMeasures {
   readonly linearFallback: boolean;
   /**
    * Whether a failing match is tried from few start positions: every top-level branch
-   * starts with `^` (not multiline), or with a literal of at least MIN_START_LITERAL bytes
-   * (V8 starts only where it occurs, and the prefilter has seen it in the subject).
+   * starts with `^` (not multiline), or with a literal of at least MIN_START_LITERAL bytes.
+   * The literal is a heuristic for real logs, where it occurs a few times: a crafted subject
+   * repeating it pays at every occurrence (the stock `(?mUs)ACTION :(.*)(?:^[A-Z\s]+:)`,
+   * accepted through it, takes 5 s on `ACTION :` x 512 + LF x 4096).
    */
   readonly anchored: boolean;
   /** The run, plus one for trying it from every start position when not anchored. */
@@ -761,7 +763,8 @@ export const BACKTRACK_LIMITS = {
   maxRun: 16,
   /**
    * The highest degree accepted when it cannot: quadratic, the cost an unanchored `.+!`
-   * already has in V8 (a stock pattern has it too); cubic is seconds on 1.5 KB.
+   * already has in V8 (seconds on 64 KB). The stock reaches it, so there is no margin; but
+   * cubic is seconds on 1.5 KB (`(?=.*.*admin)(\w+)`: 4 s on the fuzz subjects).
    */
   maxDegreeWithoutFallback: 2,
   /** V8's linear-time engine unrolls counted repeats, up to this product of counts. */
@@ -1075,7 +1078,10 @@ function ambiguous(body: Alternation): boolean {
     const seen = new Uint8Array(256);
     for (const branch of body) {
       const first = sequenceFirst(branch);
-      if (overlaps(seen, first)) found = true;
+      if (overlaps(seen, first)) {
+        found = true;
+        break;
+      }
       addAll(seen, first);
     }
   } else if (!found) {
