@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { frameLogtest, LogtestFrameReader } from '../protocols/logtest/framing.js';
 import { EngineLogtestBackend } from '../runtime/analysis/logtest-backend.js';
 import { RulesetLoader } from '../runtime/analysis/ruleset-loader.js';
@@ -23,7 +24,6 @@ import { logtestRequest } from '../runtime/logtest/logtest-client.js';
 import { LogtestServer, logtestSocketPath } from '../runtime/logtest/logtest-server.js';
 import { writeSuiteHome } from '../scripts/ruleset-tests/suite-home.js';
 import { repoRoot } from '../test/harness/upstream-data.js';
-import { fileURLToPath } from 'node:url';
 
 const REQUESTS = Number(process.env['REQUESTS'] ?? 5000);
 const RULESET = process.env['RULESET'] ?? path.resolve(repoRoot(), '..', 'shared', 'data', 'wazuh-ruleset-v4.14.5');
