@@ -131,7 +131,8 @@ test('agents - silence disconnects; a killed worker\'s agents are disconnected, 
   const again = new SimulatedAgent({ name: 'doomed-1', key: doomedKey, server: { host: '127.0.0.1', port: w2.remotePort, transport: 'tcp' }, keepaliveMs: 200 });
   t.after(() => again.drop());
   await assert.rejects(again.start());
-  assert.match(await w2.log(), /Refused a message from unknown agent/);
+  // The node writes its log asynchronously: the refusal may reach the file after the agent saw it.
+  await waitFor(async () => /Refused a message from unknown agent/.test(await w2.log()), 'the refusal of the deleted agent in the worker log');
 });
 
 test('agents - Redis carries every status change in order per agent, and a Redis restart loses none the master stored', async (t) => {
